@@ -3,7 +3,7 @@
 // cborg does the codec work; this module fixes the options both directions need and turns every
 // decoder failure into a coded error.
 
-import { decode as cborgDecode, encode as cborgEncode } from 'cborg'
+import { decode as cborgDecode, encode as cborgEncode, Tokenizer, Type } from 'cborg'
 import { CapsaError } from './errors.ts'
 
 const SELF_DESCRIBE = new Uint8Array([0xd9, 0xd9, 0xf7])
@@ -24,12 +24,23 @@ export type CborValue =
 const tags: ((decode: () => unknown) => unknown)[] = []
 tags[55799] = (decode) => decode()
 
+// The interface has no floats anywhere; a float where a nat belongs (1.0 decodes to the number 1)
+// would otherwise slip through as an integer, so floats are refused at the token level.
+class NoFloatTokenizer extends Tokenizer {
+  next() {
+    const token = super.next()
+    if (token.type === Type.float) throw new Error(`floating-point value at byte ${this.pos() - token.encodedLength!}`)
+    return token
+  }
+}
+
 /** Decodes one CBOR value, with or without the self-describe tag. Trailing bytes are an error. */
 export function decodeCbor(bytes: Uint8Array): CborValue {
   if (!(bytes instanceof Uint8Array)) throw new CapsaError('CBOR_MALFORMED', 'CBOR input must be bytes')
   if (bytes.length === 0) throw new CapsaError('CBOR_MALFORMED', 'empty CBOR input')
   try {
-    return cborgDecode(bytes, { tags, useMaps: false, rejectDuplicateMapKeys: true, strict: false, allowUndefined: false, allowInfinity: false, allowNaN: false }) as CborValue
+    const options = { tags, useMaps: false, rejectDuplicateMapKeys: true, allowBigInt: true, allowUndefined: false, allowInfinity: false, allowNaN: false }
+    return cborgDecode(bytes, { ...options, tokenizer: new NoFloatTokenizer(bytes, options) }) as CborValue
   } catch (e) {
     throw new CapsaError('CBOR_MALFORMED', `malformed CBOR: ${(e as Error).message}`, undefined, { cause: e })
   }

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'CANDID_MALFORMED'
   | 'LIMIT_EXCEEDED'
   | 'INVALID_ARGUMENT'
+  | 'LEB128_MALFORMED'
 
 export class CapsaError extends Error {
   readonly code: ErrorCode

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest'
+import { bls12_381 as nobleV2 } from 'noble-curves-v2/bls12-381.js'
+import { bls12_381 as nobleV1 } from '@noble/curves/bls12-381'
+import {
+  BLS_DST,
+  blsHashMessage,
+  blsKeyFromSeed,
+  blsPublicKey,
+  blsPublicKeyFromDer,
+  blsPublicKeyToDer,
+  blsSign,
+  blsVerify,
+  combineShares,
+  dealThresholdKey,
+  isValidBlsPublicKey,
+  publicShareFromCoefficients,
+  signShare,
+  verifyShare,
+  type BlsSignatureShare,
+} from './bls.ts'
+import { isCapsaError } from './errors.ts'
+import { DOMAIN, toHex } from './hash.ts'
+
+const enc = (s: string) => new TextEncoder().encode(s)
+const msg = new Uint8Array([...DOMAIN.stateRoot, ...new Uint8Array(32).fill(0xab)])
+
+function expectCode(fn: () => unknown, code: string): void {
+  try {
+    fn()
+  } catch (e) {
+    expect(isCapsaError(e)).toBe(true)
+    expect((e as { code: string }).code).toBe(code)
+    return
+  }
+  throw new Error('expected a CapsaError')
+}
+
+/** All k-subsets of [0, n) in lexicographic order, limited to `max`. */
+function subsets(n: number, k: number, max: number): number[][] {
+  const out: number[][] = []
+  const rec = (start: number, acc: number[]) => {
+    if (out.length >= max) return
+    if (acc.length === k) return void out.push([...acc])
+    for (let i = start; i < n; i++) rec(i + 1, [...acc, i])
+  }
+  rec(0, [])
+  return out
+}
+
+describe('single-key BLS (IC min-sig)', () => {
+  const sk = blsKeyFromSeed(enc('capsa test key'))
+  const pk = blsPublicKey(sk)
+  const sig = blsSign(msg, sk)
+
+  it('produces 48-byte G1 signatures and 96-byte G2 keys, deterministically from the seed', () => {
+    expect(sk.length).toBe(32)
+    expect(pk.length).toBe(96)
+    expect(sig.length).toBe(48)
+    expect(toHex(blsKeyFromSeed(enc('capsa test key')))).toBe(toHex(sk))
+    expect(toHex(blsKeyFromSeed(enc('capsa test key!')))).not.toBe(toHex(sk))
+  })
+
+  it('matches noble v2 byte for byte and verifies with the agent-side noble v1', () => {
+    const S = nobleV2.shortSignatures
+    expect(toHex(S.getPublicKey(sk).toBytes(true))).toBe(toHex(pk))
+    expect(toHex(S.sign(S.hash(msg, BLS_DST), sk).toBytes(true))).toBe(toHex(sig))
+    expect(nobleV1.verifyShortSignature(sig, msg, pk)).toBe(true)
+    expect(blsVerify(sig, msg, pk)).toBe(true)
+    expect(blsVerify(sig, blsHashMessage(msg), pk)).toBe(true)
+  })
+
+  it('agrees with noble verify on wrong messages and wrong keys', () => {
+    const other = blsPublicKey(blsKeyFromSeed(enc('other')))
+    const msg2 = msg.slice()
+    msg2[40] ^= 1
+    expect(blsVerify(sig, msg2, pk)).toBe(false)
+    expect(nobleV1.verifyShortSignature(sig, msg2, pk)).toBe(false)
+    expect(blsVerify(sig, msg, other)).toBe(false)
+    expect(nobleV1.verifyShortSignature(sig, msg, other)).toBe(false)
+  })
+
+  it('rejects a signature made under another DST', () => {
+    const S = nobleV2.shortSignatures
+    const foreign = S.sign(S.hash(msg, 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_'), sk).toBytes(true)
+    expect(toHex(foreign)).not.toBe(toHex(sig))
+    expect(blsVerify(foreign, msg, pk)).toBe(false)
+  })
+
+  it('returns false, never throws, on garbage', () => {
+    const identityG1 = nobleV2.G1.Point.ZERO.toBytes(true)
+    const identityG2 = nobleV2.G2.Point.ZERO.toBytes(true)
+    expect(blsVerify(new Uint8Array(48), msg, pk)).toBe(false)
+    expect(blsVerify(new Uint8Array(48).fill(0xff), msg, pk)).toBe(false)
+    expect(blsVerify(sig.subarray(1), msg, pk)).toBe(false)
+    expect(blsVerify(identityG1, msg, pk)).toBe(false)
+    expect(blsVerify(sig, msg, new Uint8Array(96))).toBe(false)
+    expect(blsVerify(sig, msg, identityG2)).toBe(false)
+    expect(blsVerify(sig, msg, pk.subarray(0, 95))).toBe(false)
+    expect(blsVerify(sig, msg, blsPublicKeyToDer(pk))).toBe(false)
+    expect(blsVerify('x' as unknown as Uint8Array, msg, pk)).toBe(false)
+    expect(blsVerify(sig, null as unknown as Uint8Array, pk)).toBe(false)
+    expect(isValidBlsPublicKey(pk)).toBe(true)
+    expect(isValidBlsPublicKey(identityG2)).toBe(false)
+  })
+
+  it('wraps keys in the IC DER form and rejects anything else', () => {
+    const der = blsPublicKeyToDer(pk)
+    expect(der.length).toBe(133)
+    expect(toHex(der)).toBe('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100' + toHex(pk))
+    expect(toHex(blsPublicKeyFromDer(der))).toBe(toHex(pk))
+    const bad = der.slice()
+    bad[5] ^= 1
+    expectCode(() => blsPublicKeyFromDer(bad), 'PUBLIC_KEY_INVALID')
+    expectCode(() => blsPublicKeyFromDer(der.subarray(0, 132)), 'PUBLIC_KEY_INVALID')
+    expectCode(() => blsPublicKeyToDer(pk.subarray(1)), 'PUBLIC_KEY_INVALID')
+  })
+
+  it('rejects invalid secret keys with a coded error', () => {
+    expectCode(() => blsSign(msg, new Uint8Array(32)), 'BLS_INVALID')
+    expectCode(() => blsSign(msg, new Uint8Array(32).fill(0xff)), 'BLS_INVALID')
+    expectCode(() => blsPublicKey(new Uint8Array(31)), 'BLS_INVALID')
+  })
+})
+
+describe('threshold BLS', () => {
+  for (const [t, n, maxSubsets] of [
+    [3, 4, 4],
+    [9, 13, 5],
+  ] as const) {
+    it(`any ${t} of ${n} shares combine into the master key's signature`, () => {
+      const key = dealThresholdKey({ t, n, seed: enc(`genesis ${t}/${n}`) })
+      expect(key.shares.map((s) => s.index)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+      expect(toHex(key.publicKey)).toBe(toHex(blsPublicKey(key.masterSecret)))
+      const single = blsSign(msg, key.masterSecret)
+      const shares: BlsSignatureShare[] = key.shares.map((s) => ({ index: s.index, signature: signShare(msg, s.secretShare) }))
+      for (const s of shares) expect(verifyShare(s.signature, msg, key.shares[s.index - 1].publicShare)).toBe(true)
+      for (const s of key.shares) expect(toHex(publicShareFromCoefficients(key.publicCoefficients, s.index))).toBe(toHex(s.publicShare))
+      // Lexicographic first subsets plus the last t and a reversed order.
+      const picks = subsets(n, t, maxSubsets)
+      picks.push(Array.from({ length: t }, (_, i) => n - t + i))
+      picks.push(Array.from({ length: t }, (_, i) => n - 1 - i))
+      for (const pick of picks) {
+        const combined = combineShares(pick.map((i) => shares[i]), t)
+        expect(toHex(combined)).toBe(toHex(single))
+      }
+      expect(blsVerify(single, msg, key.publicKey)).toBe(true)
+      expect(nobleV1.verifyShortSignature(single, msg, key.publicKey)).toBe(true)
+    })
+  }
+
+  it('is reproducible from the seed and differs across seeds', () => {
+    const a = dealThresholdKey({ t: 2, n: 3, seed: enc('s') })
+    const b = dealThresholdKey({ t: 2, n: 3, seed: enc('s') })
+    const c = dealThresholdKey({ t: 2, n: 3, seed: enc('s2') })
+    expect(toHex(a.publicKey)).toBe(toHex(b.publicKey))
+    expect(toHex(a.shares[2].secretShare)).toBe(toHex(b.shares[2].secretShare))
+    expect(toHex(a.publicKey)).not.toBe(toHex(c.publicKey))
+  })
+
+  it('detects a forged share; combining it gives a signature that fails verification', () => {
+    const key = dealThresholdKey({ t: 3, n: 4, seed: enc('forge') })
+    const shares = key.shares.map((s) => ({ index: s.index, signature: signShare(msg, s.secretShare) }))
+    const forged = { index: 2, signature: signShare(msg, blsKeyFromSeed(enc('attacker'))) }
+    expect(verifyShare(forged.signature, msg, key.shares[1].publicShare)).toBe(false)
+    // A share valid for index 1 presented as index 2 is also a forgery.
+    expect(verifyShare(shares[0].signature, msg, key.shares[1].publicShare)).toBe(false)
+    const bad = combineShares([shares[0], forged, shares[2]], 3)
+    expect(blsVerify(bad, msg, key.publicKey)).toBe(false)
+    expect(verifyShare(shares[1].signature, enc('other message'), key.shares[1].publicShare)).toBe(false)
+  })
+
+  it('rejects duplicate, insufficient, malformed shares and bad parameters with BLS_INVALID', () => {
+    const key = dealThresholdKey({ t: 3, n: 4, seed: enc('errors') })
+    const shares = key.shares.map((s) => ({ index: s.index, signature: signShare(msg, s.secretShare) }))
+    expectCode(() => combineShares([shares[0], shares[1]], 3), 'BLS_INVALID')
+    expectCode(() => combineShares([shares[0], shares[1], shares[1]], 3), 'BLS_INVALID')
+    expectCode(() => combineShares([shares[0], shares[1], { index: 2, signature: shares[2].signature }], 3), 'BLS_INVALID')
+    expectCode(() => combineShares([shares[0], shares[1], { index: 0, signature: shares[2].signature }], 3), 'BLS_INVALID')
+    expectCode(() => combineShares([shares[0], shares[1], { index: 3, signature: new Uint8Array(48) }], 3), 'BLS_INVALID')
+    expectCode(() => combineShares(shares, 0), 'BLS_INVALID')
+    expectCode(() => dealThresholdKey({ t: 5, n: 4, seed: enc('x') }), 'BLS_INVALID')
+    expectCode(() => dealThresholdKey({ t: 0, n: 4, seed: enc('x') }), 'BLS_INVALID')
+    expectCode(() => publicShareFromCoefficients([new Uint8Array(96)], 1), 'BLS_INVALID')
+    expectCode(() => publicShareFromCoefficients(key.publicCoefficients, 0), 'BLS_INVALID')
+  })
+})
