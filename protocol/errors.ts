@@ -21,7 +21,15 @@ export type ErrorCode =
   | 'CANDID_MALFORMED'
   | 'LIMIT_EXCEEDED'
   | 'INVALID_ARGUMENT'
+  | 'READ_STATE_FORBIDDEN'
+  | 'STATE_CORRUPT'
+  | 'STATE_SYNC_INVALID'
+  | 'WASM_INVALID'
+  | 'WASM_REJECTED'
   | 'LEB128_MALFORMED'
+  | 'CANDID_SYNTAX'
+  | 'OVERLOADED'
+  | 'UNAVAILABLE'
 
 export class CapsaError extends Error {
   readonly code: ErrorCode
