@@ -119,3 +119,23 @@ describe('HTTP interface: bad input gets the spec status and a clear message', (
     expect(Principal.fromUint8Array(hosted).toText()).toBe(principalToText(hosted))
   })
 })
+
+describe('observability', () => {
+  it('serves health and Prometheus metrics', async () => {
+    const { replicaMetrics } = await import('../metrics.ts')
+    const metrics = replicaMetrics('node-a')
+    metrics.set('capsa_finalized_height', 12)
+    const server = createHttpServer({ backend, nodeId: new Uint8Array(29), nodeSigningKey: privateKey, metrics })
+    await server.ready()
+    try {
+      const h = await server.inject({ method: 'GET', url: '/_/health' })
+      expect(h.statusCode).toBe(200)
+      expect(h.json()).toEqual({ healthy: true, finalizedHeight: '8', certifiedHeight: '7' })
+      const m = await server.inject({ method: 'GET', url: '/metrics' })
+      expect(m.body).toContain('capsa_finalized_height{node="node-a"} 12')
+      expect(m.body).toMatch(/capsa_http_requests_total\{node="node-a"\} [1-9]/)
+    } finally {
+      await server.close()
+    }
+  })
+})

@@ -18,6 +18,7 @@ import { hashOfMap } from '../../protocol/request-id.ts'
 import type { AuthenticatedRequest, HttpBackend } from './backend.ts'
 import { HttpError, toHttpError } from './errors.ts'
 import { TokenBucket } from './rate-limit.ts'
+import type { Metrics } from '../metrics.ts'
 
 export interface HttpServerOptions {
   backend: HttpBackend
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   /** Ingress admission rate of this node (calls per second, with a burst of the same size). */
   ingressPerSecond?: number
   logger?: boolean | object
+  /** Served at GET /metrics; the server counts its requests in `capsa_http_requests_total` if defined. */
+  metrics?: Metrics
   implVersion?: string
 }
 
@@ -69,6 +72,15 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     return reply.code(500).type('text/plain').send('internal error')
   })
   app.setNotFoundHandler((req, reply) => reply.code(404).type('text/plain').send(`no such endpoint: ${req.method} ${req.url}`))
+
+  app.addHook('onResponse', async () => {
+    try { opts.metrics?.inc('capsa_http_requests_total') } catch { /* not defined: nothing to count */ }
+  })
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(opts.metrics?.render() ?? ''))
+  app.get('/_/health', async (_req, reply) => {
+    const s = backend.status()
+    return reply.code(s.healthy ? 200 : 503).type('application/json').send({ healthy: s.healthy, finalizedHeight: String(s.finalizedHeight), certifiedHeight: String(s.certifiedHeight) })
+  })
 
   app.get('/api/v2/status', async (_req, reply) => {
     const s = backend.status()

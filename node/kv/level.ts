@@ -4,6 +4,9 @@
 import { Level } from 'level'
 import type { KvOp, KvStore } from '../../protocol/interfaces.ts'
 
+// classic-level hands out Buffers even for 'view'; callers compare with plain Uint8Arrays.
+const plain = (b: Uint8Array): Uint8Array => (Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b)
+
 export class LevelKvStore implements KvStore {
   readonly db: Level<Uint8Array, Uint8Array>
 
@@ -18,7 +21,8 @@ export class LevelKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.db.get(key)) ?? undefined
+    const v = await this.db.get(key)
+    return v === undefined ? undefined : plain(v)
   }
 
   async batch(ops: readonly KvOp[], options: { sync?: boolean } = {}): Promise<void> {
@@ -35,7 +39,7 @@ export class LevelKvStore implements KvStore {
     const opts: { gte?: Uint8Array; lt?: Uint8Array } = {}
     if (range.gte) opts.gte = range.gte
     if (range.lt) opts.lt = range.lt
-    for await (const [k, v] of this.db.iterator(opts)) yield [k, v]
+    for await (const [k, v] of this.db.iterator(opts)) yield [plain(k), plain(v)]
   }
 
   async close(): Promise<void> {

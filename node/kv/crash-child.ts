@@ -1,0 +1,30 @@
+// Child process of the crash test (crash.test.ts): resumes the deterministic workload from the latest
+// checkpoint in a LevelDB directory and keeps executing rounds and writing checkpoints until it is
+// killed (SIGKILL) or reaches the last round. Reports `loaded H` and `ckpt H` lines on stdout.
+// Usage: node crash-child.ts <dir> <seed> <lastRound> <checkpointEvery> <pagesPerRound>
+
+import { CheckpointStore } from '../../state/checkpoint.ts'
+import { applyRound, fromSnapshot, genesis, snapshotOf } from '../../state/testing.ts'
+import { LevelKvStore } from './level.ts'
+
+const [dir, seedArg, lastArg, everyArg, pagesArg] = process.argv.slice(2)
+const seed = Number(seedArg)
+const last = BigInt(lastArg)
+const every = BigInt(everyArg)
+const pagesPerRound = Number(pagesArg)
+
+const kv = await LevelKvStore.open(dir)
+const store = new CheckpointStore(kv, { keep: 2 })
+const loaded = await store.load()
+const s = loaded ? fromSnapshot(loaded.snapshot) : genesis()
+process.stdout.write(`loaded ${s.height}\n`)
+while (s.height < last) {
+  applyRound(s, seed, { pagesPerRound })
+  if (s.height % every === 0n) {
+    await store.write(snapshotOf(s), s.dirty)
+    s.dirty = new Map()
+    process.stdout.write(`ckpt ${s.height}\n`)
+  }
+}
+await kv.close()
+process.stdout.write('done\n')
