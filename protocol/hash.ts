@@ -1,9 +1,14 @@
 // SHA-256 and SHA-224 through node:crypto (OpenSSL), several times faster than pure-JS hashing for the
 // short inputs that dominate here (request ids, hash-tree nodes). Pure: no I/O.
 
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 export function sha256(...parts: Uint8Array[]): Uint8Array {
+  // The one-shot API is about 4x faster than a Hash object for the single short inputs that dominate.
+  if (parts.length === 1) {
+    // Copied so callers may rely on `.buffer` being exactly these 32 bytes.
+    return new Uint8Array(hash('sha256', parts[0], 'buffer'))
+  }
   const h = createHash('sha256')
   for (const p of parts) h.update(p)
   const d = h.digest()

@@ -12,7 +12,8 @@ export interface Leb128Decoded {
 
 /** Shortest unsigned LEB128 of a natural number. */
 export function encodeUleb128(value: bigint | number): Uint8Array {
-  let v = BigInt(value)
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return encodeSmallUleb(value)
+  let v = toBigint(value)
   if (v < 0n) throw new CapsaError('INVALID_ARGUMENT', `unsigned LEB128 of a negative value: ${v}`)
   // Values below 2^53 take the number path: request ids hash one nat per request, and bigint
   // shifts cost several times more than number arithmetic.
@@ -25,6 +26,12 @@ export function encodeUleb128(value: bigint | number): Uint8Array {
     out.push(byte)
   } while (v !== 0n)
   return Uint8Array.from(out)
+}
+
+function toBigint(value: bigint | number): bigint {
+  if (typeof value === 'bigint') return value
+  if (!Number.isInteger(value)) throw new CapsaError('INVALID_ARGUMENT', `LEB128 of a non-integer: ${value}`)
+  return BigInt(value)
 }
 
 function encodeSmallUleb(n: number): Uint8Array {
@@ -40,7 +47,7 @@ function encodeSmallUleb(n: number): Uint8Array {
 
 /** Shortest signed (two's complement) LEB128 of an integer. */
 export function encodeSleb128(value: bigint | number): Uint8Array {
-  let v = BigInt(value)
+  let v = toBigint(value)
   const out: number[] = []
   for (;;) {
     const byte = Number(v & 0x7fn)
