@@ -10,6 +10,7 @@ import {
   blsPublicKeyToDer,
   blsSign,
   blsVerify,
+  combineAndVerify,
   combineShares,
   dealThresholdKey,
   isValidBlsPublicKey,
@@ -167,6 +168,23 @@ describe('threshold BLS', () => {
     const bad = combineShares([shares[0], forged, shares[2]], 3)
     expect(blsVerify(bad, msg, key.publicKey)).toBe(false)
     expect(verifyShare(shares[1].signature, enc('other message'), key.shares[1].publicShare)).toBe(false)
+  })
+
+  it('combineAndVerify: optimistic when all shares are good, finds and drops bad ones otherwise', () => {
+    const key = dealThresholdKey({ t: 3, n: 5, seed: enc('optimistic') })
+    const publicShare = (i: number) => key.shares.find((s) => s.index === i)?.publicShare
+    const good = key.shares.map((s) => ({ index: s.index, signature: signShare(msg, s.secretShare) }))
+    const expected = toHex(blsSign(msg, key.masterSecret))
+    const ok = combineAndVerify({ message: msg, shares: good, t: 3, publicKey: key.publicKey, publicShare })
+    expect(toHex(ok.signature)).toBe(expected)
+    expect(ok.invalidShares).toEqual([])
+    // Share 2 forged, share 3 not even a point, share 4 from an unknown index: the rest suffice.
+    const mixed = [good[0], { index: 2, signature: good[4].signature }, { index: 3, signature: new Uint8Array(48).fill(0xff) }, good[3], { index: 9, signature: good[1].signature }, good[4]]
+    const r = combineAndVerify({ message: msg, shares: mixed, t: 3, publicKey: key.publicKey, publicShare })
+    expect(toHex(r.signature)).toBe(expected)
+    expect(r.invalidShares).toEqual([2, 3, 9])
+    expectCode(() => combineAndVerify({ message: msg, shares: mixed.slice(0, 4), t: 3, publicKey: key.publicKey, publicShare }), 'BLS_INVALID')
+    expectCode(() => combineAndVerify({ message: msg, shares: [good[0], good[0], good[1]], t: 3, publicKey: key.publicKey, publicShare }), 'BLS_INVALID')
   })
 
   it('rejects duplicate, insufficient, malformed shares and bad parameters with BLS_INVALID', () => {

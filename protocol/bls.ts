@@ -3,13 +3,18 @@
 // A subnet's key is Shamir-shared over Fr among its nodes; t signature shares combine by Lagrange
 // interpolation in G1 into the ordinary signature of the master key, so clients cannot tell.
 //
-// Library choice: noble-curves 2 (pure JS, audited, the same family the agent verifies with). Native
-// alternatives were weighed: @chainsafe/blst ships only the min-pk variant (signatures in G2, Ethereum
-// DST), so it can neither produce nor check IC certificates; the blst C library supports min-sig, but
-// no well-kept npm binding exposes it, and a WASM build of it would be a new unaudited artefact to
-// maintain. So noble backs the hot path, and the costs it leaves are attacked here instead: the
-// hash-to-curve of a message and the pairing precomputation of a public key are cached, because
-// consensus signs and verifies one message per height with many shares under a fixed set of keys.
+// Library choice: noble-curves 2 (pure JS, audited, the same family the agent verifies with). Faster
+// alternatives were weighed: @chainsafe/blst (native blst) ships only the min-pk variant (signatures
+// in G2, Ethereum DST), so it can neither produce nor check IC certificates, and blst's own min-sig
+// API has no well-kept npm binding; bls-eth-wasm is min-pk too. mcl-wasm (herumi's mcl, WASM, well
+// kept) exposes raw G1/G2 arithmetic, pairings and RFC 9380 hash-to-G1 with a settable DST and ZCash
+// serialization, so it could plausibly give identical bytes several times faster; it is not a
+// dependency, and adopting it needs a byte-for-byte cross-check against noble on many vectors first.
+// Until then noble backs the hot path, and the costs it leaves are attacked here: the hash-to-curve of
+// a message and the pairing precomputation of a public key are cached (consensus signs and verifies
+// one message per height with many shares under a fixed set of keys), public-data scalar
+// multiplications use the variable-time path, and `combineAndVerify` checks shares optimistically
+// (one pairing check for the combined signature; per-share checks only when that fails).
 
 import { bls12_381 as bls } from 'noble-curves-v2/bls12-381.js'
 import { CapsaError } from './errors.ts'
@@ -69,7 +74,8 @@ const hashCache = new Lru<BlsHashedMessage>(64)
 // Verification needs the G2 side of both pairings precomputed; for a fixed key that is done once.
 interface PreparedKey {
   readonly point: G2Point
-  readonly negPrecompute: Precompute
+  /** Filled on the first verification under this key (decoding alone does not need it). */
+  negPrecompute?: Precompute
 }
 const keyCache = new Lru<PreparedKey>(256)
 let basePrecompute: Precompute | undefined
@@ -143,7 +149,7 @@ function decodePublicKey(pk: Uint8Array): PreparedKey | undefined {
   }
   // The identity key would accept the identity signature for every message.
   if (point.is0()) return undefined
-  const prepared = { point, negPrecompute: bls.utils.calcPairingPrecomputes(point.negate()) }
+  const prepared: PreparedKey = { point }
   keyCache.set(key, prepared)
   return prepared
 }
@@ -176,6 +182,7 @@ export function blsVerify(sig: Uint8Array, message: Uint8Array | BlsHashedMessag
     const h = hashed(message)
     if (h.is0()) return false
     basePrecompute ??= bls.utils.calcPairingPrecomputes(G2.BASE)
+    key.negPrecompute ??= bls.utils.calcPairingPrecomputes(key.point.negate())
     const ha = h.toAffine()
     const sa = s.toAffine()
     const f = bls.millerLoopBatch([
@@ -303,6 +310,14 @@ export function lagrangeCoefficientsAtZero(indices: number[]): bigint[] {
  * that fails verification, so callers verify shares (or the result) first.
  */
 export function combineShares(shares: readonly BlsSignatureShare[], t: number): BlsSignature {
+  checkShareSet(shares, t)
+  const r = interpolate(shares.slice(0, t))
+  if (typeof r === 'string') throw blsError(r)
+  return r
+}
+
+// Parameter errors: always the caller's fault, never a reason to search for bad shares.
+function checkShareSet(shares: readonly BlsSignatureShare[], t: number): void {
   if (!Number.isSafeInteger(t) || t < 1) throw blsError(`invalid threshold ${t}`)
   if (!Array.isArray(shares) || shares.length < t) throw blsError(`need ${t} signature shares, got ${Array.isArray(shares) ? shares.length : 0}`)
   const seen = new Set<number>()
@@ -311,16 +326,56 @@ export function combineShares(shares: readonly BlsSignatureShare[], t: number): 
     if (seen.has(s.index)) throw blsError(`duplicate signature share for index ${s.index}`)
     seen.add(s.index)
   }
-  const used = shares.slice(0, t)
-  const points = used.map((s) => {
+}
+
+/** Σ λ_i · σ_i, or the reason it cannot be formed from these share bytes. */
+function interpolate(used: readonly BlsSignatureShare[]): BlsSignature | string {
+  const points: G1Point[] = []
+  for (const s of used) {
     const p = decodeSignature(s.signature)
-    if (p === undefined) throw blsError(`signature share ${s.index} is not a valid G1 point`)
-    return p
-  })
+    if (p === undefined) return `signature share ${s.index} is not a valid G1 point`
+    points.push(p)
+  }
   const lambdas = lagrangeCoefficientsAtZero(used.map((s) => s.index))
   let acc = G1.ZERO
   // Shares and weights are public, so the variable-time multiplication is safe here.
-  for (let i = 0; i < t; i++) acc = acc.add(points[i].multiplyUnsafe(lambdas[i]))
-  if (acc.is0()) throw blsError('combined signature is the identity')
+  for (let i = 0; i < points.length; i++) acc = acc.add(points[i].multiplyUnsafe(lambdas[i]))
+  if (acc.is0()) return 'combined signature is the identity'
   return acc.toBytes(true)
+}
+
+export interface CombineResult {
+  readonly signature: BlsSignature
+  /** Indices of shares found invalid on the way (only searched for when the optimistic try failed). */
+  readonly invalidShares: number[]
+}
+
+/**
+ * Combines shares into a verified signature with as few pairings as possible: the first t shares are
+ * combined and the result checked once; only if that fails is every share checked, the bad ones
+ * dropped, and the combination redone. Throws BLS_INVALID when fewer than t valid shares remain.
+ */
+export function combineAndVerify(args: {
+  message: Uint8Array | BlsHashedMessage
+  shares: readonly BlsSignatureShare[]
+  t: number
+  publicKey: BlsPublicKey
+  publicShare: (index: number) => BlsPublicKey | undefined
+}): CombineResult {
+  const { shares, t, publicKey } = args
+  const message = args.message instanceof Uint8Array ? blsHashMessage(args.message) : args.message
+  checkShareSet(shares, t)
+  const first = interpolate(shares.slice(0, t))
+  if (typeof first !== 'string' && blsVerify(first, message, publicKey)) return { signature: first, invalidShares: [] }
+  const valid: BlsSignatureShare[] = []
+  const invalidShares: number[] = []
+  for (const s of shares) {
+    const pk = args.publicShare(s.index)
+    if (pk !== undefined && verifyShare(s.signature, message, pk)) valid.push(s)
+    else invalidShares.push(s.index)
+  }
+  if (valid.length < t) throw new CapsaError('BLS_INVALID', `only ${valid.length} valid signature shares, need ${t}`, { invalidShares })
+  const signature = combineShares(valid, t)
+  if (!blsVerify(signature, message, publicKey)) throw new CapsaError('BLS_INVALID', 'valid shares do not combine under the public key (wrong key set)', { invalidShares })
+  return { signature, invalidShares }
 }

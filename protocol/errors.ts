@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'CANDID_SYNTAX'
   | 'OVERLOADED'
   | 'UNAVAILABLE'
+  | 'COMPILE_FAILED'
 
 export class CapsaError extends Error {
   readonly code: ErrorCode

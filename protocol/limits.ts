@@ -57,6 +57,14 @@ export const limits = {
   maxChunkBytes: 1 * MiB,
   maxInputQueueLength: 500,
   maxOutputQueueLength: 500,
+
+  // State
+  /** Ingress history entries kept in the state tree; beyond it the oldest completed ones go first. */
+  maxIngressHistoryEntries: 1_000_000,
+  /** Checkpoints kept on disk (the newest is loaded at restart; older ones serve state sync a little longer). */
+  checkpointsKept: 2,
+  /** Pages per checkpoint chunk (64 × 4 KiB = 256 KiB): the unit of content addressing and state sync. */
+  checkpointChunkPages: 64,
 } as const
 
 export type Limits = typeof limits
