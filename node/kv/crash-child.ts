@@ -1,6 +1,6 @@
 // Child process of the crash test (crash.test.ts): resumes the deterministic workload from the latest
 // checkpoint in a LevelDB directory and keeps executing rounds and writing checkpoints until it is
-// killed (SIGKILL) or reaches the last round. Reports `loaded H` and `ckpt H` lines on stdout.
+// killed (SIGKILL) or reaches the last round. Reports `loaded H`, `begin H` (a checkpoint write starts) and `ckpt H` (it is durable) on stdout.
 // Usage: node crash-child.ts <dir> <seed> <lastRound> <checkpointEvery> <pagesPerRound>
 
 import { CheckpointStore } from '../../state/checkpoint.ts'
@@ -21,6 +21,7 @@ process.stdout.write(`loaded ${s.height}\n`)
 while (s.height < last) {
   applyRound(s, seed, { pagesPerRound })
   if (s.height % every === 0n) {
+    process.stdout.write(`begin ${s.height}\n`) // stdout to a pipe is synchronous on Linux
     await store.write(snapshotOf(s), s.dirty)
     s.dirty = new Map()
     process.stdout.write(`ckpt ${s.height}\n`)
