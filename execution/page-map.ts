@@ -32,8 +32,7 @@ function isZeroPage(p: Uint8Array): boolean {
 function pageElement(index: PageIndex, page: Uint8Array): Uint16Array {
   const idx = new Uint8Array(8)
   new DataView(idx.buffer).setBigUint64(0, BigInt(index))
-  const digest = sha256(DOMAIN, idx, page)
-  const out = createHash('shake128', { outputLength: LANES * 2 }).update(digest).digest()
+  const out = createHash('shake128', { outputLength: LANES * 2 }).update(DOMAIN).update(idx).update(page).digest()
   return new Uint16Array(new Uint8Array(out).buffer)
 }
 
@@ -45,6 +44,10 @@ export class PageMap {
   #base = new Map<PageIndex, Uint8Array>()
   #delta = new Map<PageIndex, Uint8Array>()
   #acc = new Uint16Array(LANES)
+  /** Committed pages changed since the hash was last brought up to date, with their content at that
+   *  time (undefined = was zero). The hash is updated lazily, so a page committed by many messages
+   *  of a round is hashed once per `hash()` call, not once per commit. */
+  #unhashed = new Map<PageIndex, Uint8Array | undefined>()
 
   /** Current content of a page (pending write if any, else committed). Do not mutate the result. */
   read(index: PageIndex): Uint8Array {
@@ -110,12 +113,9 @@ export class PageMap {
       const nextZero = isZeroPage(next)
       if (prev === undefined && nextZero) continue
       if (prev !== undefined && Buffer.compare(prev, next) === 0) continue
-      if (prev !== undefined) this.#sub(pageElement(index, prev))
+      if (!this.#unhashed.has(index)) this.#unhashed.set(index, prev)
       if (nextZero) this.#base.delete(index)
-      else {
-        this.#base.set(index, next)
-        this.#add(pageElement(index, next))
-      }
+      else this.#base.set(index, next)
       changed.push(index)
     }
     this.#delta.clear()
@@ -145,6 +145,12 @@ export class PageMap {
 
   /** 32-byte hash of the committed content. */
   hash(): Uint8Array {
+    for (const [index, old] of this.#unhashed) {
+      if (old !== undefined) this.#sub(pageElement(index, old))
+      const now = this.#base.get(index)
+      if (now !== undefined) this.#add(pageElement(index, now))
+    }
+    this.#unhashed.clear()
     return sha256(DOMAIN, new Uint8Array(this.#acc.buffer))
   }
 

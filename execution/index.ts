@@ -1,0 +1,20 @@
+// Public surface of the canister runtime (Wasm parsing and instrumentation: ./wasm/index.ts).
+
+export { PageMap, PAGE_SIZE } from './page-map.ts'
+export type { PageIndex, PageMapExport } from './page-map.ts'
+export { newCanisterState, defaultSettings, canisterModule, appendLog, outputQueueHasRoom, STATUS_CODE } from './canister-state.ts'
+export type {
+  CanisterState, CanisterSettings, CanisterModule, CanisterStatus, CanisterLog, LogRecord, GlobalValue,
+  CallContext, CallOrigin, Callback, CallbackRef, OutgoingCall,
+} from './canister-state.ts'
+export { CanisterRuntime } from './execute.ts'
+export type { ExecutionResult, ExecutionError, MessageInput, RuntimeOptions, UpgradeOptions } from './execute.ts'
+export type { EntryPoint } from './entry-points.ts'
+export type { Response, MessageEnv } from './system-api-env.ts'
+export { IC0, CONTEXT_NAMES } from './system-api-table.ts'
+export type { ApiContext, Ic0Signature } from './system-api-table.ts'
+export { CanisterTrap, errorFromCanister } from './trap.ts'
+export { prepareModule } from './module-seam.ts'
+export type { PreparedModule } from './module-seam.ts'
+export { executeCall, executeResponse } from './call-context.ts'
+export type { IncomingCall, IncomingResponse, ContextResponse, StepResult } from './call-context.ts'

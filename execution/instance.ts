@@ -1,0 +1,237 @@
+// A live WebAssembly instance per canister: the working copy of the heap and globals, kept across
+// messages (orthogonal persistence). The committed truth is the canister state (heap page map,
+// globals); after each message the instance is either committed into it or rolled back to it.
+
+import type { CanisterState, GlobalValue } from './canister-state.ts'
+import { PAGE_SIZE } from './page-map.ts'
+import type { PageMap } from './page-map.ts'
+import type { PreparedModule } from './module-seam.ts'
+import { SystemApi } from './system-api.ts'
+import { MEMORY_EXPORT, START_EXPORT, TABLE_EXPORT } from './module-shape.ts'
+import { limits } from '../protocol/limits.ts'
+import { instructionLimitExceeded, trapped } from './trap.ts'
+import { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW } from './wasm/index.ts'
+import { messageEnv } from './system-api-env.ts'
+import { toTrap } from './trap.ts'
+import type { CanisterTrap } from './trap.ts'
+
+const WASM_PAGE = 65536
+
+export class LiveInstance {
+  readonly prepared: PreparedModule
+  readonly api: SystemApi
+  readonly instance: WebAssembly.Instance
+  readonly memory: WebAssembly.Memory | undefined
+  readonly table: WebAssembly.Table | undefined
+  readonly globals: WebAssembly.Global[]
+  /** Instructions the (start) function used at instantiation. */
+  readonly startInstructions: bigint
+  #budget: bigint = limits.maxInstructionsPerInstall
+  #meter: { counter: WebAssembly.Global; depth: WebAssembly.Global; reason: WebAssembly.Global } | undefined
+  #dirty: { memory: WebAssembly.Memory; listOffset: number; collect: () => number } | undefined
+
+  /** Instantiates, puts a kept heap in place (upgrades with `keep`), then runs the module's (start)
+   *  function with the System API in start mode. Throws a CanisterTrap if (start) traps. */
+  constructor(prepared: PreparedModule, state: CanisterState, time: bigint, keptHeap?: Uint8Array) {
+    this.prepared = prepared
+    this.api = new SystemApi(state, prepared.shape.memory64)
+    this.api.begin(messageEnv('s', { time }))
+    try {
+      this.instance = new WebAssembly.Instance(prepared.module, this.api.importObject(prepared.shape))
+    } catch (e) {
+      throw toTrap(e)
+    }
+    const ins = prepared.instrumentation
+    const byName = this.instance.exports
+    const exports = Object.entries(byName).filter(([name]) => name !== ins?.exports.dirtyMemory).map(([, v]) => v)
+    this.memory = (byName[MEMORY_EXPORT] ?? exports.find((x) => x instanceof WebAssembly.Memory)) as WebAssembly.Memory | undefined
+    this.table = (this.instance.exports[TABLE_EXPORT] ?? exports.find((x) => x instanceof WebAssembly.Table)) as WebAssembly.Table | undefined
+    this.globals = prepared.globalExports.map((name) => this.instance.exports[name] as WebAssembly.Global)
+    this.api.setMemory(this.memory)
+    if (ins !== undefined) {
+      const g = (name: string) => byName[name] as WebAssembly.Global
+      this.#meter = { counter: g(ins.exports.instructions), depth: g(ins.exports.stackDepth), reason: g(ins.exports.trapReason) }
+      if (ins.dirtyPages) {
+        this.#dirty = {
+          memory: byName[ins.exports.dirtyMemory] as WebAssembly.Memory,
+          listOffset: ins.dirtyListOffset,
+          collect: byName[ins.exports.dirtyCollect] as () => number,
+        }
+      }
+    }
+    this.api.instructionsUsed = () => this.instructionsUsed()
+    if (keptHeap !== undefined) this.loadHeap(keptHeap)
+    this.beginMessage(limits.maxInstructionsPerInstall)
+    const trap = this.meterTrap(this.hasExport(START_EXPORT) ? this.callExport(START_EXPORT) : undefined)
+    if (trap !== undefined) throw trap
+    this.startInstructions = this.instructionsUsed()
+  }
+
+  get metered(): boolean {
+    return this.#meter !== undefined
+  }
+
+  /** Arms the meter for one message with `budget` instructions. */
+  beginMessage(budget: bigint): void {
+    this.#budget = budget
+    if (this.#meter === undefined) return
+    this.#meter.counter.value = budget
+    this.#meter.depth.value = 0
+    this.#meter.reason.value = 0
+  }
+
+  instructionsUsed(): bigint {
+    if (this.#meter === undefined) return 0n
+    return this.#budget - (this.#meter.counter.value as bigint)
+  }
+
+  /** The trap the instrumentation caused, replacing the engine's generic `unreachable`; or an
+   *  overrun detected after a normal return. */
+  meterTrap(trap: CanisterTrap | undefined): CanisterTrap | undefined {
+    const m = this.#meter
+    if (m === undefined) return trap
+    if (trap !== undefined && trap.errorCode === 'IC0502') {
+      if (m.reason.value === TRAP_OUT_OF_INSTRUCTIONS) return instructionLimitExceeded(this.#budget)
+      if (m.reason.value === TRAP_STACK_OVERFLOW) return trapped('stack overflow')
+    }
+    if (trap === undefined && (m.counter.value as bigint) < 0n) return instructionLimitExceeded(this.#budget)
+    return trap
+  }
+
+  hasExport(name: string): boolean {
+    return typeof this.instance.exports[name] === 'function'
+  }
+
+  /** Runs an exported `() -> ()` entry point; returns the trap, if any. */
+  callExport(name: string): CanisterTrap | undefined {
+    return this.#run(() => (this.instance.exports[name] as () => void)())
+  }
+
+  /** Runs a callback `(env: I) -> ()` found in the module's table. */
+  callTable(fun: number | bigint, env: number | bigint): CanisterTrap | undefined {
+    return this.#run(() => {
+      const f = this.#tableEntry(fun)
+      if (typeof f !== 'function') throw new WebAssembly.RuntimeError('table index is out of bounds')
+      f(env)
+    })
+  }
+
+  // A 64-bit table takes bigint indices, a 32-bit one numbers; the module's pointer width says
+  // nothing about its table's, so try the index as given first.
+  #tableEntry(fun: number | bigint): unknown {
+    const t = this.table
+    if (t === undefined) return undefined
+    const idx = typeof fun === 'bigint' ? fun : fun >>> 0
+    try {
+      return t.get(idx as number)
+    } catch (e) {
+      if (!(e instanceof TypeError)) return undefined
+      const other = typeof idx === 'bigint' ? Number(BigInt.asUintN(64, idx)) : BigInt(idx)
+      try {
+        return t.get(other as number)
+      } catch {
+        return undefined
+      }
+    }
+  }
+
+  #run(f: () => void): CanisterTrap | undefined {
+    try {
+      f()
+    } catch (e) {
+      return toTrap(e)
+    }
+    return this.api.fx.trap as CanisterTrap | undefined
+  }
+
+  heapBytes(): number {
+    return this.memory?.buffer.byteLength ?? 0
+  }
+
+  readGlobals(): GlobalValue[] {
+    return this.globals.map((g) => g.value as GlobalValue)
+  }
+
+  writeGlobals(values: GlobalValue[]): void {
+    this.globals.forEach((g, i) => {
+      g.value = values[i]
+    })
+  }
+
+  /** Pages written since the last call: the instrumentation's list (cost O(pages written));
+   *  without it, or with `full` (after instantiation, whose data segments the instrumentation does
+   *  not see), the pages that differ from the committed heap (cost O(heap)). Either way the
+   *  instrumentation's marks are cleared, so each call starts a new message's set. */
+  dirtyHeapPages(heap: PageMap, full = false): number[] {
+    if (this.memory === undefined) return []
+    const d = this.#dirty
+    if (d !== undefined) {
+      const count = d.collect()
+      if (!full) return [...new Uint32Array(d.memory.buffer, d.listOffset, count)]
+    }
+    const live = new Uint8Array(this.memory.buffer)
+    const out: number[] = []
+    for (let p = 0, n = live.length / PAGE_SIZE; p < n; p++) {
+      const page = live.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE)
+      if (Buffer.compare(page, heap.read(p)) !== 0) out.push(p)
+    }
+    return out
+  }
+
+  /** Copies the dirty live pages and the globals into the state; returns the dirty page count. */
+  commitTo(state: CanisterState, full = false): number {
+    const dirty = this.dirtyHeapPages(state.heap, full)
+    const live = new Uint8Array(this.memory?.buffer ?? new ArrayBuffer(0))
+    if (full) state.heap.truncate(live.length / PAGE_SIZE)
+    for (const p of dirty) if ((p + 1) * PAGE_SIZE <= live.length) state.heap.write(p, live.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE))
+    state.heap.commit()
+    state.heapWasmPages = this.heapBytes() / WASM_PAGE
+    state.globals = this.readGlobals()
+    return dirty.length
+  }
+
+  /** Replaces the heap with `bytes` (an upgrade that keeps the Wasm memory), growing it as needed. */
+  loadHeap(bytes: Uint8Array): void {
+    const mem = this.memory
+    if (mem === undefined) return
+    this.#growTo(mem, bytes.length / WASM_PAGE)
+    const live = new Uint8Array(mem.buffer)
+    live.set(bytes)
+    live.fill(0, bytes.length)
+  }
+
+  #growTo(mem: WebAssembly.Memory, pages: number): void {
+    const have = mem.buffer.byteLength / WASM_PAGE
+    if (have >= pages) return
+    if (this.prepared.shape.memory64) mem.grow(BigInt(pages - have) as unknown as number)
+    else mem.grow(pages - have)
+  }
+
+  /** Restores the committed heap pages and globals. Returns false when the memory grew meanwhile:
+   *  Wasm memories cannot shrink, so the caller must rebuild the instance (`LiveInstance.restore`). */
+  rollbackTo(state: CanisterState, alsoPages: Iterable<number> = []): boolean {
+    if (this.heapBytes() !== state.heapWasmPages * WASM_PAGE) return false
+    const live = new Uint8Array(this.memory?.buffer ?? new ArrayBuffer(0))
+    const pages = new Set([...this.dirtyHeapPages(state.heap), ...alsoPages])
+    for (const p of pages) if ((p + 1) * PAGE_SIZE <= live.length) live.set(state.heap.read(p), p * PAGE_SIZE)
+    this.writeGlobals(state.globals)
+    return true
+  }
+
+  /** A fresh instance holding exactly the committed heap and globals (after a rollback that cannot
+   *  shrink memory, or when a canister is loaded from a checkpoint). The (start) function runs
+   *  again; its effects on memory and globals are overwritten and its stable writes dropped. */
+  static restore(prepared: PreparedModule, state: CanisterState): LiveInstance {
+    state.stable.rollback()
+    const inst = new LiveInstance(prepared, state, 0n)
+    state.stable.rollback()
+    const mem = inst.memory
+    if (mem !== undefined) {
+      inst.#growTo(mem, state.heapWasmPages)
+      const live = new Uint8Array(mem.buffer)
+      for (const p of inst.dirtyHeapPages(state.heap, true)) live.set(state.heap.read(p), p * PAGE_SIZE)
+    }
+    inst.writeGlobals(state.globals)
+    return inst
+  }
+}

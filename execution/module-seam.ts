@@ -1,0 +1,81 @@
+// The one place where a canister module becomes something the runtime can instantiate: gunzip,
+// validate, instrument (execution/wasm/: metering, deterministic stack limit, NaN canonicalization,
+// memory.grow limit, dirty-page tracking), then export the mutable globals so persistence can save
+// them. `instrument: false` runs the module as given (tests of the interim path, debugging): no
+// metering and dirty pages found by comparing the whole heap.
+
+import { CapsaError } from '../protocol/errors.ts'
+import { limits } from '../protocol/limits.ts'
+import { rewriteForRuntime, readModuleShape, globalExportName } from './module-shape.ts'
+import type { ModuleShape } from './module-shape.ts'
+import { validateImports } from './system-api.ts'
+import { IC0 } from './system-api-table.ts'
+import { decompressIfGzip, exportNames, instrument, parseModule, validateCanisterModule } from './wasm/index.ts'
+
+export interface PreparedModule {
+  module: WebAssembly.Module
+  shape: ModuleShape
+  /** Export names of the mutable globals persistence saves, in `state.globals` order. */
+  globalExports: string[]
+  /** Carries the `enhanced-orthogonal-persistence` metadata: upgrades must say what happens to
+   *  the heap, and only such a module may keep it. */
+  enhancedOrthogonalPersistence: boolean
+  /** Absent when the module runs uninstrumented. */
+  instrumentation: Instrumentation | undefined
+}
+
+export interface Instrumentation {
+  exports: typeof exportNames
+  /** Whether the dirty-page list exists (the module has a memory). */
+  dirtyPages: boolean
+  /** Byte offset of the u32 list of dirty page indices in the dirty-pages memory. */
+  dirtyListOffset: number
+}
+
+const CANISTER_EXPORT = /^canister_(init|pre_upgrade|post_upgrade|inspect_message|heartbeat|global_timer|on_low_wasm_memory|(update|query|composite_query) .*)$/su
+const IC0_NAMES = new Set(Object.keys(IC0))
+
+function checkExports(shape: ModuleShape): void {
+  const methods = new Set<string>()
+  for (const e of shape.exports) {
+    if (!e.name.startsWith('canister_')) continue
+    if (e.kind !== 0 || !CANISTER_EXPORT.test(e.name)) throw new CapsaError('INVALID_ARGUMENT', `Wasm module exports an invalid function '${e.name}'`)
+    const m = /^canister_(?:update|query|composite_query) (.*)$/su.exec(e.name)
+    if (m !== null) {
+      if (methods.has(m[1])) throw new CapsaError('INVALID_ARGUMENT', `Wasm module exports method '${m[1]}' more than once`)
+      methods.add(m[1])
+    }
+  }
+}
+
+/** Parses, checks the canister rules, instruments and compiles. Throws CapsaError. */
+export function prepareModule(wasm: Uint8Array, opts: { instrument?: boolean } = {}): PreparedModule {
+  const raw = decompressIfGzip(wasm)
+  const original = readModuleShape(raw)
+  validateImports(original)
+  checkExports(original)
+  let bytes = raw
+  let instrumentation: Instrumentation | undefined
+  const info = parseModule(raw)
+  const enhancedOrthogonalPersistence = info.customSections.some((c) => /^icp:(public|private) enhanced-orthogonal-persistence$/u.test(c.name))
+  if (opts.instrument !== false) {
+    validateCanisterModule(info, { ic0Names: IC0_NAMES })
+    const r = instrument(raw, { initialInstructions: limits.maxInstructionsPerInstall })
+    bytes = r.bytes
+    instrumentation = { exports: r.exports, dirtyPages: r.dirtyPages, dirtyListOffset: r.dirtyListOffset }
+  }
+  const shape = readModuleShape(bytes)
+  const rewritten = rewriteForRuntime(bytes, shape)
+  let module: WebAssembly.Module
+  try {
+    module = new WebAssembly.Module(rewritten as Uint8Array<ArrayBuffer>)
+  } catch (e) {
+    throw new CapsaError('INVALID_ARGUMENT', `Wasm module failed to compile: ${(e as Error).message}`)
+  }
+  const exportedByName = new Map(shape.exports.filter((x) => x.kind === 3).map((x) => [x.index, x.name]))
+  const globalExports = shape.globals
+    .filter((g) => g.mutable && g.type !== 'v128')
+    .map((g) => exportedByName.get(g.index) ?? globalExportName(g.index))
+    .filter((name) => !Object.values(exportNames).includes(name as never))
+  return { module, shape: { ...shape, memory64: original.memory64 }, globalExports, enhancedOrthogonalPersistence, instrumentation }
+}
