@@ -1,6 +1,6 @@
 // Replays one simulated cluster run, or sweeps a range of seeds:
-//   node sim/cluster/main.ts --seed 17
-//   node sim/cluster/main.ts --sweep 0..200 [--heights 8] [--horizon 6000]
+//   npm run sim -- --seed 17
+//   npm run sim -- --sweep 0..200 [--heights 8] [--horizon 6000] [--quiet]
 // A failure prints its seed; `--seed N` replays it exactly.
 
 import { describePlan, planScenario, runScenario } from './scenario.ts'
@@ -13,6 +13,8 @@ function arg(name: string): string | undefined {
 const heights = Number(arg('--heights') ?? 8)
 const horizon = Number(arg('--horizon') ?? 6000)
 const verbose = process.argv.includes('--verbose')
+// --quiet prints only failures and the summary (CI sweeps hundreds of seeds).
+const quiet = process.argv.includes('--quiet')
 let seeds: number[]
 const sweep = arg('--sweep')
 if (sweep !== undefined) {
@@ -30,12 +32,12 @@ for (const seed of seeds) {
   const plan = planScenario(seed, heights, horizon)
   const r = runScenario(plan)
   const line = `seed ${seed}: ${describePlan(plan)} → ${r.ok ? 'ok' : 'FAILED'} height=${r.reached} virtual=${(r.virtualMs / 1000).toFixed(1)}s wall=${(r.wallMs / 1000).toFixed(1)}s`
-  console.log(line)
+  if (!quiet || !r.ok) console.log(line)
   if (verbose) console.log(r.cluster.summary())
   if (!r.ok) {
     failed.push(seed)
     console.log(r.error)
-    console.log(`replay: node sim/cluster/main.ts --seed ${seed} --heights ${heights} --horizon ${horizon}`)
+    console.log(`replay: npm run sim -- --seed ${seed} --heights ${heights} --horizon ${horizon}`)
   }
 }
 if (seeds.length > 1) console.log(`${seeds.length - failed.length}/${seeds.length} seeds passed${failed.length ? `; failed: ${failed.join(' ')}` : ''}`)
