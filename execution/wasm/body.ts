@@ -1,0 +1,376 @@
+// Rewrites one function body. The body is cut into straight-line segments at every point a branch
+// can land or leave (after loop, if, else, end, br, br_table, return, unreachable, tail calls, and
+// br_if in exact mode); each segment is prefixed with one subtraction of its static cost from the
+// counter, which lives in a local between calls. Segments that start a function or a loop
+// iteration also check it: every cycle in the control flow passes such a check, so overspending
+// is bounded by one acyclic path, as on the IC. The prologue also maintains the stack-depth
+// estimate, and every store marks its page(s) for dirty-page tracking.
+
+import { Reader, Writer, asBuffer, invalid } from './bytes.ts'
+import { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, type Layout } from './helpers.ts'
+import { F32, I32, I64, costTable, fcCost, nanResult, readMemarg, readValType, skipImmediates, storeSize, storeType } from './opcodes.ts'
+import type { ParsedModule } from './parse.ts'
+
+const MAX_LOCALS = 50_000
+/** Scratch locals a body may get (at most 13); counted into every frame's weight up front. */
+const SCRATCH_ALLOWANCE = 16
+/**
+ * Leaf functions (no calls, no loops, no early return) whose frame weighs at most this skip the
+ * depth counter; every other function checks against maxStackBytes minus this reserve, so the
+ * bound still holds. Leaves also skip the entry check: no cycle runs through them.
+ */
+export const LEAF_RESERVE = 1024
+
+export class FunctionRewriter {
+  private readonly p: ParsedModule
+  private readonly src: Buffer
+  private readonly L: Layout
+  private readonly m64: boolean
+  private readonly dirty: boolean
+  private readonly maxStack: number
+  private readonly exact: boolean
+  private readonly cost: Uint16Array
+  private readonly I: number
+  private readonly seg = new Writer(4096)
+  private readonly body = new Writer(1 << 16)
+  private readonly fn = new Writer(1 << 16)
+  /** Scratch local index by key (value type × 8 + slot), −1 = not allocated in this function. */
+  private readonly scratch = new Int32Array(1024).fill(-1)
+  private readonly scratchKeys: number[] = []
+  private scratchTypes: number[] = []
+  private localBase = 0
+  private segCost = 0
+
+  constructor(p: ParsedModule, L: Layout, memory64: boolean, dirty: boolean, maxStackBytes: number, exact: boolean) {
+    this.p = p
+    this.src = asBuffer(p.bytes)
+    this.L = L
+    this.m64 = memory64
+    this.dirty = dirty
+    this.maxStack = maxStackBytes
+    this.exact = exact
+    this.cost = costTable(memory64)
+    this.I = memory64 ? I64 : I32
+  }
+
+  private local(type: number, slot: number): number {
+    const key = type * 8 + slot
+    let idx = this.scratch[key]
+    if (idx < 0) {
+      idx = this.localBase + this.scratchTypes.length
+      this.scratchTypes.push(type)
+      this.scratch[key] = idx
+      this.scratchKeys.push(key)
+    }
+    return idx
+  }
+
+  /** The counter lives in local `gas` inside a function; the global is current only at calls, returns and traps. */
+  private gas = 0
+
+  private store(w: Writer): void {
+    w.byte(0x20).u32(this.gas).byte(0x24).u32(this.L.g.instructions)
+  }
+
+  private reload(w: Writer): void {
+    w.byte(0x23).u32(this.L.g.instructions).byte(0x21).u32(this.gas)
+  }
+
+  /** Cost of the function's first segment, charged by the prologue together with the depth check. */
+  private entryCost = -1
+
+  /** Emits the pending segment, prefixed by its charge. */
+  private flush(checked: boolean): void {
+    const b = this.body
+    const g = this.gas
+    if (this.entryCost < 0) this.entryCost = this.segCost
+    else if (this.segCost > 0) {
+      b.byte(0x20).u32(g).byte(0x42).s32(this.segCost).byte(0x7d)
+      if (checked) {
+        b.byte(0x22).u32(g).byte(0x42).byte(0).byte(0x53).byte(0x04).byte(0x40)
+        // Inline trap rather than a call: V8 treats a block ending in `unreachable` as cold, so
+        // the check does not make it spill the loop's registers.
+        this.store(b)
+        b.byte(0x41).s32(TRAP_OUT_OF_INSTRUCTIONS).byte(0x24).u32(this.L.g.reason).byte(0x00).byte(0x0b)
+      } else b.byte(0x21).u32(g)
+    }
+    b.range(this.seg.buf, 0, this.seg.len)
+    this.seg.len = 0
+    this.segCost = 0
+  }
+
+  private depthDec(w: Writer, weight: number): void {
+    const d = this.L.g.depth
+    w.byte(0x23).u32(d).byte(0x41).s32(weight).byte(0x6b).byte(0x24).u32(d)
+  }
+
+  /** Leaves [dst, x, n] of a bulk memory op on the stack after charging n and marking [dst, dst+n). */
+  private bulk(tD: number, tX: number, tN: number): void {
+    const s = this.seg
+    const n = this.local(tN, 2)
+    const x = this.local(tX, 1)
+    const d = this.local(tD, 0)
+    s.byte(0x21).u32(n).byte(0x21).u32(x).byte(0x22).u32(d)
+    if (tD === I32) s.byte(0xad)
+    s.byte(0x20).u32(n)
+    if (tN === I32) s.byte(0xad)
+    this.store(s)
+    s.byte(0x10).u32(this.L.f.bulk)
+    this.reload(s)
+    s.byte(0x20).u32(d).byte(0x20).u32(x).byte(0x20).u32(n)
+  }
+
+  /** Marks the page of the i64 address on the stack in the dirty-pages map. */
+  private markTop(s: Writer): void {
+    s.byte(0x42).byte(12).byte(0x88).byte(0xa7)
+    s.byte(0x41).byte(1).byte(0x3a).u32(0x40).u32(this.L.dirtyMemory).byte(0)
+  }
+
+  /**
+   * The `last marked page` local, holding page base + 4096: its zero default then stands for a
+   * page (base −4096) no address lies in, so it needs no initialisation and is not live before
+   * the first store.
+   */
+  private lastPageLocal(): number {
+    return this.local(I64, 4)
+  }
+
+  private charge(t: number): void {
+    this.store(this.seg)
+    this.seg.byte(0x10).u32(t === I64 ? this.L.f.charge64 : this.L.f.charge32)
+    this.reload(this.seg)
+  }
+
+  /** Rewrites the body at bytes[start, end) of a function with `numParams` params; appends it (size-prefixed) to `out`. */
+  rewrite(start: number, end: number, numParams: number, wrap: number, out: Writer): void {
+    const bytes = this.src
+    const r = new Reader(bytes, start, end)
+    const groups = r.u32()
+    const groupsAt = r.pos
+    let nlocals = numParams
+    for (let i = 0; i < groups; i++) {
+      nlocals += r.u32()
+      readValType(r)
+      if (nlocals > MAX_LOCALS) invalid('too many locals')
+    }
+    const groupsEnd = r.pos
+    for (const k of this.scratchKeys) this.scratch[k] = -1
+    this.scratchKeys.length = 0
+    this.scratchTypes = []
+    this.localBase = nlocals
+    this.gas = this.local(I64, 7)
+    this.entryCost = -1
+    this.body.len = 0
+    this.seg.len = 0
+    this.segCost = 0
+    const weight = 64 + 8 * (nlocals + SCRATCH_ALLOWANCE)
+    const seg = this.seg
+    const cost = this.cost
+    const L = this.L
+    const m64 = this.m64
+    let checked = true
+    let depth = 0
+    let done = false
+    let calls = false
+    let loops = false
+    let returns = false
+
+    // Original bytes are copied lazily in runs: `pend` is the first byte not yet copied into the
+    // segment, so plain instructions cost only a decode (the module was engine-validated first).
+    let pend = r.pos
+    const sync = (to: number): void => {
+      if (to > pend) seg.range(bytes, pend, to)
+      pend = to
+    }
+    const split = (next: boolean): void => {
+      sync(r.pos)
+      this.flush(checked)
+      checked = next
+    }
+    while (r.pos < end) {
+      const at = r.pos
+      const op = bytes[r.pos++]
+      if (op >= 0x45 && op <= 0xc4) {
+        this.segCost += cost[op]
+        const t = nanResult[op]
+        if (t !== 0) {
+          // x != x ? canonical NaN : x
+          sync(r.pos)
+          const l = this.local(t, 0)
+          seg.byte(0x22).u32(l)
+          if (t === F32) seg.byte(0x43).byte(0).byte(0).byte(0xc0).byte(0x7f)
+          else seg.byte(0x44).byte(0).byte(0).byte(0).byte(0).byte(0).byte(0).byte(0xf8).byte(0x7f)
+          seg.byte(0x20).u32(l).byte(0x20).u32(l).byte(t === F32 ? 0x5b : 0x61).byte(0x1b)
+        }
+        continue
+      }
+      if ((op >= 0x20 && op <= 0x24) || op === 0x41 || op === 0x42) {
+        this.segCost += cost[op]
+        while (bytes[r.pos++] & 0x80);
+        continue
+      }
+      switch (op) {
+        case 0x02:
+          skipImmediates(r, op, m64)
+          depth++
+          break
+        case 0x03:
+          loops = true
+          skipImmediates(r, op, m64)
+          depth++
+          split(true)
+          break
+        case 0x04:
+          skipImmediates(r, op, m64)
+          this.segCost += cost[op]
+          depth++
+          split(false)
+          break
+        case 0x05:
+          split(false)
+          break
+        case 0x0b:
+          split(false)
+          if (depth === 0) {
+            this.store(this.body)
+            if (calls || loops || returns || weight > LEAF_RESERVE) this.depthDec(this.body, weight)
+            this.body.byte(0x0b)
+            done = true
+          } else depth--
+          break
+        case 0x0d:
+          if (!this.exact) {
+            // Fast mode: the code after br_if stays in the same segment, so a taken branch has
+            // paid for the rest of it (deterministic over-charge, no extra counter update).
+            while (bytes[r.pos++] & 0x80);
+            this.segCost += cost[op]
+            break
+          }
+          skipImmediates(r, op, m64)
+          this.segCost += cost[op]
+          split(false)
+          break
+        case 0x0c: case 0x0e:
+          skipImmediates(r, op, m64)
+          this.segCost += cost[op]
+          split(false)
+          break
+        case 0x00:
+          sync(at)
+          this.store(seg)
+          this.segCost += cost[op]
+          split(false)
+          break
+        case 0x10: case 0x11:
+          calls = true
+          skipImmediates(r, op, m64)
+          sync(at)
+          this.store(seg)
+          sync(r.pos)
+          this.reload(seg)
+          this.segCost += cost[op]
+          break
+        case 0x0f: case 0x12: case 0x13:
+          returns = true
+          skipImmediates(r, op, m64)
+          sync(at)
+          this.store(seg)
+          this.depthDec(seg, weight)
+          this.segCost += cost[op]
+          split(false)
+          break
+        case 0x40:
+          skipImmediates(r, op, m64)
+          sync(at)
+          seg.byte(0x10).u32(L.f.grow)
+          pend = r.pos
+          this.segCost += cost[op]
+          break
+        case 0xfc: {
+          const sub = skipImmediates(r, op, m64)
+          this.segCost += fcCost(sub)
+          if (sub < 8 || sub === 9 || sub === 13 || sub === 15 || sub === 16) break
+          sync(at)
+          const I = this.I
+          if (sub === 8) this.dirty ? this.bulk(I, I32, I32) : this.charge(I32)
+          else if (sub === 10) this.dirty ? this.bulk(I, I, I) : this.charge(I)
+          else if (sub === 11) this.dirty ? this.bulk(I, I32, I) : this.charge(I)
+          else if (sub === 12) this.charge(I32)
+          else if (sub === 14 || sub === 17) {
+            const imm = new Reader(bytes, at + 1, r.pos)
+            imm.u32()
+            const a = this.p.tableIs64[imm.u32()]
+            const b = sub === 14 ? this.p.tableIs64[imm.u32()] : a
+            this.charge(a && b ? I64 : I32)
+          }
+          break
+        }
+        default:
+          if (this.dirty && op >= 0x36 && op <= 0x3e) {
+            const offset = readMemarg(r, m64)
+            sync(at)
+            const v = this.local(storeType[op], 1)
+            const a = this.local(this.I, 0)
+            const ea = this.local(I64, 6)
+            const last = this.lastPageLocal()
+            const size = storeSize[op]
+            seg.byte(0x21).u32(v).byte(0x22).u32(a)
+            // Effective address as i64 (no wrap-around even for wasm32). `last` holds 4096 + the
+            // base of the page this function invocation marked most recently: a store that lies entirely
+            // inside it skips marking (register compare only). Otherwise both the first and the
+            // last byte's pages are marked with unconditional byte stores. For an address outside
+            // the memory a mark may land on a stray byte (or trap): the store traps anyway, and a
+            // stray mark only makes a page look dirty.
+            if (!m64) seg.byte(0xad)
+            if (typeof offset === 'bigint') seg.byte(0x42).s64(BigInt.asIntN(64, offset)).byte(0x7c)
+            else if (offset !== 0) seg.byte(0x42).s32(offset).byte(0x7c)
+            seg.byte(0x22).u32(ea).byte(0x42).s32(4096).byte(0x7c).byte(0x20).u32(last).byte(0x7d).byte(0x42).s32(4097 - size).byte(0x5a) // ea + 4096 − last ≥ 4097 − size
+            seg.byte(0x04).byte(0x40)
+            seg.byte(0x20).u32(ea)
+            this.markTop(seg)
+            if (size > 1) {
+              seg.byte(0x20).u32(ea).byte(0x42).byte(size - 1).byte(0x7c)
+              this.markTop(seg)
+            }
+            seg.byte(0x20).u32(ea).byte(0x42).s32(-4096).byte(0x83).byte(0x42).s32(4096).byte(0x7c).byte(0x21).u32(last) // last = (ea & ~0xfff) + 4096
+            seg.byte(0x0b)
+            seg.byte(0x20).u32(a).byte(0x20).u32(v)
+            this.segCost += cost[op]
+            break
+          }
+          skipImmediates(r, op, m64)
+          this.segCost += cost[op]
+      }
+      if (done) break
+    }
+    if (!done || r.pos !== end) invalid('function body does not end with its final end')
+
+    // Assemble: locals (original groups + one group per scratch local), entry prologue, body.
+    const fn = this.fn
+    fn.len = 0
+    fn.u32(groups + this.scratchTypes.length).range(bytes, groupsAt, groupsEnd)
+    for (const t of this.scratchTypes) fn.byte(1).byte(t)
+    const g = this.gas
+    const d = L.g.depth
+    if (!(calls || loops || returns || weight > LEAF_RESERVE)) {
+      // Leaf: just load the counter minus the entry cost; the caller's next check catches a deficit.
+      fn.byte(0x23).u32(L.g.instructions).byte(0x42).s32(this.entryCost).byte(0x7d).byte(0x21).u32(g)
+    } else {
+      // Prologue: depth += weight; gas = counter − entry cost; one branch covers both checks.
+      const limit = this.maxStack - LEAF_RESERVE
+      fn.byte(0x23).u32(d).byte(0x41).s32(weight).byte(0x6a).byte(0x24).u32(d)
+      fn.byte(0x23).u32(L.g.instructions).byte(0x42).s32(this.entryCost).byte(0x7d).byte(0x22).u32(g).byte(0x42).byte(0).byte(0x53)
+      fn.byte(0x23).u32(d).byte(0x41).s32(limit).byte(0x4b).byte(0x72) // i32.gt_u, i32.or
+      fn.byte(0x04).byte(0x40)
+      this.store(fn)
+      fn.byte(0x41).s32(TRAP_STACK_OVERFLOW).byte(0x41).s32(TRAP_OUT_OF_INSTRUCTIONS)
+      fn.byte(0x23).u32(d).byte(0x41).s32(limit).byte(0x4b).byte(0x1b).byte(0x24).u32(L.g.reason).byte(0x00).byte(0x0b)
+    }
+    fn.byte(0x02)
+    if (wrap >= 0) fn.byte(wrap)
+    else fn.s64(BigInt(-1 - wrap))
+    fn.range(this.body.buf, 0, this.body.len)
+    out.u32(fn.len).range(fn.buf, 0, fn.len)
+  }
+}
+

@@ -1,0 +1,163 @@
+// Bodies of the functions the rewriter appends (they get the highest function indices, so no
+// existing index shifts). They are written directly in bytecode and are not themselves metered.
+
+import { Writer } from './bytes.ts'
+import { I32, I64 } from './opcodes.ts'
+
+export const TRAP_OUT_OF_INSTRUCTIONS = 1
+export const TRAP_STACK_OVERFLOW = 2
+
+export interface Layout {
+  memory64: boolean
+  /** Index of the dirty-page memory (the canister's memory is 0). */
+  dirtyMemory: number
+  /** Layout of the dirty-pages memory: one byte per 4 KiB page at 0, the collected list at listBase. */
+  listBase: number
+  maxPages: bigint
+  g: { instructions: number; depth: number; reason: number }
+  f: { oom: number; charge32: number; charge64: number; grow: number; mark: number; bulk: number; collect: number }
+}
+
+/** Type signatures of the helpers, as [params, results]. */
+export const helperTypes = {
+  void: [[], []] as [number[], number[]],
+  i32i32: [[I32], [I32]] as [number[], number[]],
+  i64i64: [[I64], [I64]] as [number[], number[]],
+  i64i64void: [[I64, I64], []] as [number[], number[]],
+  collect: [[], [I32]] as [number[], number[]],
+}
+
+const body = (locals: [number, number][], code: (w: Writer) => void): Uint8Array => {
+  const w = new Writer(128)
+  w.u32(locals.length)
+  for (const [n, t] of locals) w.u32(n).byte(t)
+  code(w)
+  w.byte(0x0b)
+  const out = new Writer(w.len + 5)
+  out.u32(w.len).range(w.buf, 0, w.len)
+  return out.result()
+}
+
+function memarg1(w: Writer, L: Layout, align: number, offset: number): void {
+  w.u32(align | 0x40).u32(L.dirtyMemory).u32(offset)
+}
+
+function trapWith(L: Layout, reason: number): Uint8Array {
+  return body([], (w) => w.byte(0x41).s32(reason).byte(0x24).u32(L.g.reason).byte(0x00))
+}
+
+function charge(L: Layout, is64: boolean): Uint8Array {
+  return body([], (w) => {
+    if (is64) {
+      // A size ≥ 2^63 would add to the counter; such an operation traps anyway, so fail it here.
+      w.byte(0x20).u32(0).byte(0x42).byte(0).byte(0x53).byte(0x04).byte(0x40).byte(0x10).u32(L.f.oom).byte(0x0b)
+    }
+    w.byte(0x23).u32(L.g.instructions).byte(0x20).u32(0)
+    if (!is64) w.byte(0xad) // i64.extend_i32_u
+    w.byte(0x7d).byte(0x24).u32(L.g.instructions) // i64.sub, global.set
+    w.byte(0x23).u32(L.g.instructions).byte(0x42).byte(0).byte(0x53) // < 0
+    w.byte(0x04).byte(0x40).byte(0x10).u32(L.f.oom).byte(0x0b)
+    w.byte(0x20).u32(0)
+  })
+}
+
+/** memory.grow replacement: fails with -1 past the page limit, deterministically. */
+function grow(L: Layout): Uint8Array {
+  return body([], (w) => {
+    w.byte(0x20).u32(0)
+    if (!L.memory64) w.byte(0xad)
+    w.byte(0x42).s64(L.maxPages)
+    w.byte(0x3f).byte(0) // memory.size
+    if (!L.memory64) w.byte(0xad)
+    w.byte(0x7d).byte(0x56) // i64.sub, i64.gt_u
+    w.byte(0x04).byte(0x40)
+    if (L.memory64) w.byte(0x42).s64(-1n)
+    else w.byte(0x41).s32(-1)
+    w.byte(0x0f).byte(0x0b)
+    w.byte(0x20).u32(0).byte(0x40).byte(0)
+  })
+}
+
+/**
+ * mark(start: i64, len: i64): sets the byte of every 4 KiB page in [start, start+len). Ranges
+ * that overflow or exceed the current memory are skipped: the access that follows traps.
+ */
+function mark(L: Layout): Uint8Array {
+  // locals: 0 start, 1 len, 2 page, 3 end → last page
+  return body([[2, I64]], (w) => {
+    w.byte(0x20).u32(1).byte(0x50).byte(0x04).byte(0x40).byte(0x0f).byte(0x0b) // len == 0 → return
+    w.byte(0x20).u32(0).byte(0x20).u32(1).byte(0x7c).byte(0x22).u32(3) // end = start + len
+    w.byte(0x20).u32(0).byte(0x54).byte(0x04).byte(0x40).byte(0x0f).byte(0x0b) // end < start → return
+    w.byte(0x20).u32(3).byte(0x3f).byte(0)
+    if (!L.memory64) w.byte(0xad)
+    w.byte(0x42).s32(16).byte(0x86).byte(0x56).byte(0x04).byte(0x40).byte(0x0f).byte(0x0b) // end > size → return
+    w.byte(0x20).u32(0).byte(0x42).s32(12).byte(0x88).byte(0x21).u32(2) // page = start >> 12
+    w.byte(0x20).u32(3).byte(0x42).byte(1).byte(0x7d).byte(0x42).s32(12).byte(0x88).byte(0x21).u32(3) // last
+    w.byte(0x03).byte(0x40)
+    w.byte(0x20).u32(2).byte(0xa7).byte(0x41).byte(1).byte(0x3a); memarg1(w, L, 0, 0)
+    w.byte(0x20).u32(2).byte(0x42).byte(1).byte(0x7c).byte(0x22).u32(2).byte(0x20).u32(3).byte(0x58).byte(0x0d).byte(0) // ++page <= last
+    w.byte(0x0b)
+  })
+}
+
+/** bulk(dst: i64, len: i64): bulk memory writes pay one instruction per byte and dirty their range. */
+function bulk(L: Layout): Uint8Array {
+  return body([], (w) => {
+    w.byte(0x20).u32(1).byte(0x10).u32(L.f.charge64).byte(0x1a)
+    w.byte(0x20).u32(0).byte(0x20).u32(1).byte(0x10).u32(L.f.mark)
+  })
+}
+
+/**
+ * collect() -> count: writes the indices of all marked pages below the current memory size
+ * (ascending) as u32 at listBase, clears them, and returns how many there are. Work: one i64
+ * load per 8 pages of memory (a 4 GiB heap: 128 Ki loads), plus 8 byte checks per word written.
+ */
+function collect(L: Layout): Uint8Array {
+  // locals: 0 i (byte index, step 8), 1 end, 2 p, 3 count
+  return body([[4, I32]], (w) => {
+    w.byte(0x3f).byte(0) // memory.size × 16 = 4 KiB pages in use
+    if (L.memory64) w.byte(0xa7)
+    w.byte(0x41).s32(4).byte(0x74).byte(0x21).u32(1)
+    w.byte(0x02).byte(0x40).byte(0x03).byte(0x40)
+    w.byte(0x20).u32(0).byte(0x20).u32(1).byte(0x4f).byte(0x0d).byte(1) // i >= end → done
+    w.byte(0x20).u32(0).byte(0x29); memarg1(w, L, 3, 0) // i64.load word
+    w.byte(0x50).byte(0x45).byte(0x04).byte(0x40) // word != 0
+    w.byte(0x20).u32(0).byte(0x21).u32(2)
+    w.byte(0x03).byte(0x40)
+    w.byte(0x20).u32(2).byte(0x2d); memarg1(w, L, 0, 0)
+    w.byte(0x04).byte(0x40)
+    w.byte(0x20).u32(3).byte(0x41).s32(2).byte(0x74).byte(0x20).u32(2).byte(0x36); memarg1(w, L, 2, L.listBase)
+    w.byte(0x20).u32(3).byte(0x41).s32(1).byte(0x6a).byte(0x21).u32(3)
+    w.byte(0x0b)
+    w.byte(0x20).u32(2).byte(0x41).s32(1).byte(0x6a).byte(0x22).u32(2).byte(0x20).u32(0).byte(0x41).s32(8).byte(0x6a).byte(0x49).byte(0x0d).byte(0) // ++p < i + 8
+    w.byte(0x0b)
+    w.byte(0x20).u32(0).byte(0x42).byte(0).byte(0x37); memarg1(w, L, 3, 0) // word = 0
+    w.byte(0x0b)
+    w.byte(0x20).u32(0).byte(0x41).s32(8).byte(0x6a).byte(0x21).u32(0).byte(0x0c).byte(0)
+    w.byte(0x0b).byte(0x0b)
+    w.byte(0x20).u32(3)
+  })
+}
+
+export interface HelperFunction {
+  name: string
+  type: keyof typeof helperTypes | 'grow'
+  code: Uint8Array
+}
+
+/** Helpers in index order starting at the first appended index (matches Layout.f). */
+export function helperFunctions(L: Layout, withMemory: boolean, withDirty: boolean): HelperFunction[] {
+  const out: HelperFunction[] = [
+    { name: '__capsa_out_of_instructions', type: 'void', code: trapWith(L, TRAP_OUT_OF_INSTRUCTIONS) },
+    { name: '__capsa_charge32', type: 'i32i32', code: charge(L, false) },
+    { name: '__capsa_charge64', type: 'i64i64', code: charge(L, true) },
+  ]
+  if (withMemory) out.push({ name: '__capsa_memory_grow', type: 'grow', code: grow(L) })
+  if (withDirty) {
+    out.push({ name: '__capsa_mark', type: 'i64i64void', code: mark(L) })
+    out.push({ name: '__capsa_bulk', type: 'i64i64void', code: bulk(L) })
+    out.push({ name: '__capsa_dirty_collect', type: 'collect', code: collect(L) })
+  }
+  return out
+}
