@@ -1,10 +1,11 @@
+import { compileMotoko } from '../../sim/motoko.ts'
 // Wasm instrumentation: (1) rewrite time for real Motoko modules, (2) metered vs plain run time on
 // three compute kernels (target ≤ 1.25×), (3) the extra cost of dirty-page tracking on a
 // store-heavy kernel. Kernels are hand-written WAT so the figures isolate the instrumentation.
 
 import { against, header, measure, smoke } from '../harness.ts'
 import { instrument, parseModule, type InstrumentOptions } from '../../execution/wasm/index.ts'
-import { motokoWasm, stubImports, wat } from '../../execution/wasm/testing.ts'
+import { stubImports, wat } from '../../execution/wasm/testing.ts'
 
 header('execution/wasm: instrumentation')
 
@@ -14,7 +15,7 @@ const counter = `persistent actor {
   public query func get() : async Nat { n };
 }`
 for (const mode of ['eop', 'classic'] as const) {
-  const bytes = await motokoWasm(counter, mode)
+  const bytes = compileMotoko(counter, mode).wasm
   const out = instrument(bytes)
   console.log(`motoko counter ${mode}: ${bytes.length} B → ${out.bytes.length} B (+${(((out.bytes.length / bytes.length) - 1) * 100).toFixed(0)} %)`)
   const m = await measure(`instrument motoko counter (${mode}, ${(bytes.length / 1024).toFixed(0)} KiB)`, () => instrument(bytes), { minMs: 1000 })
@@ -168,7 +169,7 @@ header('execution/wasm: a Motoko compute loop, metered vs plain')
 }`
   const n = smoke ? 10_000 : 2_000_000
   for (const mode of ['eop', 'classic'] as const) {
-    const bytes = await motokoWasm(worker, mode)
+    const bytes = compileMotoko(worker, mode).wasm
     const info = parseModule(bytes)
     const wide = info.memory64
     const workArg = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 1, 0x79, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24])

@@ -34,27 +34,6 @@ export function stubImports(info: ModuleInfo, overrides: Record<string, (...args
   return imports
 }
 
-/**
- * Compiles a Motoko actor with the `motoko` npm package, cached by source hash under
- * .cache/motoko/ (compiling takes seconds). `classic` selects classical persistence (wasm32).
- */
-export async function motokoWasm(source: string, mode: 'eop' | 'classic'): Promise<Uint8Array> {
-  const { version } = (await import('motoko/package.json', { with: { type: 'json' } })).default as { version: string }
-  return cached(`motoko ${version}\n${mode}\n${source}`, async () => {
-    const mo = (await import('motoko')).default as unknown as MotokoCompiler
-    // gcFlags is global to the compiler instance: set it on every compile.
-    mo.compiler.gcFlags(mode === 'classic' ? 'classicOP' : 'enhancedOP')
-    mo.write('/main.mo', source)
-    return mo.wasm('/main.mo', 'ic').wasm
-  })
-}
-
-interface MotokoCompiler {
-  compiler: { gcFlags(flag: string): void }
-  write(path: string, src: string): void
-  wasm(path: string, mode: 'ic' | 'wasi'): { wasm: Uint8Array }
-}
-
 /** Compiles AssemblyScript source without the env.abort import (stub runtime, -O3), cached like Motoko. */
 export async function assemblyScriptWasm(source: string): Promise<Uint8Array> {
   return cached(`asc\n${source}`, async () => {
