@@ -37,8 +37,9 @@ export interface StepResult {
   response: { origin: CallOrigin; value: ContextResponse } | undefined
 }
 
-/** Executes an update call in a new call context. */
-export function executeCall(rt: CanisterRuntime, call: IncomingCall, time: TimeNs | bigint): StepResult {
+/** Executes an update call in a new call context. `asQuery`: the method is a query called in
+ *  replicated mode (as an update call may do); its heap changes are discarded. */
+export function executeCall(rt: CanisterRuntime, call: IncomingCall, time: TimeNs | bigint, asQuery = false): StepResult {
   const state = rt.state
   const ctx: CallContext = {
     id: state.nextCallContextId++,
@@ -48,9 +49,20 @@ export function executeCall(rt: CanisterRuntime, call: IncomingCall, time: TimeN
     instructions: 0n,
   }
   state.callContexts.set(ctx.id, ctx)
-  const execution = rt.execute({ kind: 'update', method: call.method }, {
+  const entry = asQuery ? { kind: 'query' as const, method: call.method, replicated: true } : { kind: 'update' as const, method: call.method }
+  const execution = rt.execute(entry, {
     time, caller: call.caller, argData: call.arg, cyclesAvailable: call.cycles, deadline: call.deadline, canRespond: true,
   })
+  return settle(rt, ctx, execution, BigInt(time))
+}
+
+/** Runs a system task (heartbeat, global timer) in a call context of origin `system`, so the calls
+ *  it makes (Motoko's timer self-calls) have a context to return to; nobody awaits its response. */
+export function executeTask(rt: CanisterRuntime, kind: 'heartbeat' | 'global_timer', time: TimeNs | bigint): StepResult {
+  const state = rt.state
+  const ctx: CallContext = { id: state.nextCallContextId++, origin: { kind: 'system' }, responded: false, availableCycles: 0n as Cycles, instructions: 0n }
+  state.callContexts.set(ctx.id, ctx)
+  const execution = rt.execute({ kind }, { time })
   return settle(rt, ctx, execution, BigInt(time))
 }
 

@@ -88,6 +88,11 @@ export class CanisterRuntime {
     return this.state.module !== undefined
   }
 
+  /** Whether the installed module exports `name` (e.g. `canister_heartbeat`). */
+  hasExport(name: string): boolean {
+    return this.#live?.hasExport(name) ?? false
+  }
+
   /** install_code mode `install`: the canister must be empty. Runs (start) and canister_init(arg)
    *  atomically: on a trap the canister stays empty. Throws CapsaError for an invalid module. */
   install(wasm: Uint8Array, input: MessageInput): ExecutionResult {

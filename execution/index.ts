@@ -18,3 +18,14 @@ export { prepareModule } from './module-seam.ts'
 export type { PreparedModule } from './module-seam.ts'
 export { executeCall, executeResponse } from './call-context.ts'
 export type { IncomingCall, IncomingResponse, ContextResponse, StepResult } from './call-context.ts'
+export { executeTask } from './call-context.ts'
+export { executeRound, defaultSchedulerConfig } from './scheduler.ts'
+export type { RoundResult, RoundLog, SchedulerConfig } from './scheduler.ts'
+export {
+  newReplicatedState, canisterKey, getCanister, sortedCanisterKeys, sortedIngress, pruneIngress, allocateCanisterId, addCanister, loadCanister, removeCanister,
+} from './replicated-state.ts'
+export type {
+  ReplicatedState, ReplicatedStateInit, IngressStatus, IngressStatusRecord, InputMessage, PendingStop, CanisterChange, CanisterHistory, ChangeDetails,
+} from './replicated-state.ts'
+export { executeManagement, queryManagement, effectiveCanisterId, fetchCanisterLogs, canisterStatusRecord, ManagementTypes, DEFAULT_PROVISIONAL_CYCLES } from './management/index.ts'
+export type { ManagementContext, ManagementOutcome } from './management/index.ts'

@@ -28,6 +28,8 @@ export interface NodeSecrets {
   /** Hex of the Ed25519 seed. */
   ed25519Seed: string
   bls: { index: number; secretShare: string }
+  /** Share of the subnet's low-threshold (f + 1) key that signs the random beacon. */
+  beaconBls: { index: number; secretShare: string }
 }
 
 export interface Genesis {
@@ -66,6 +68,8 @@ export function createGenesis(opts: GenesisOptions): Genesis {
   let port = opts.basePort
   for (let s = 0; s < subnetCount; s++) {
     const key = dealThresholdKey({ t: threshold, n, seed: rand(`subnet-${s}-bls`) })
+    // The random beacon needs a second key with threshold f + 1 (consensus/crypto.ts).
+    const beaconKey = dealThresholdKey({ t: f + 1, n, seed: rand(`subnet-${s}-beacon-bls`) })
     const der = blsPublicKeyToDer(key.publicKey)
     // A client derives the root subnet's id from the root key (ic-compat §7.3), so the id is fixed by it.
     const subnetId = principalToText(selfAuthenticating(der))
@@ -74,7 +78,12 @@ export function createGenesis(opts: GenesisOptions): Genesis {
       const seed = rand(`subnet-${s}-node-${i}-ed25519`)
       const publicKey = ed25519PublicKeyFromSeed(seed)
       const id = principalToText(nodeIdOf(publicKey))
-      secrets.push({ subnet: subnetId, index: i, nodeId: id, ed25519Seed: toHex(seed), bls: { index: share.index, secretShare: toHex(share.secretShare) } })
+      const beaconShare = beaconKey.shares[i]
+      secrets.push({
+        subnet: subnetId, index: i, nodeId: id, ed25519Seed: toHex(seed),
+        bls: { index: share.index, secretShare: toHex(share.secretShare) },
+        beaconBls: { index: beaconShare.index, secretShare: toHex(beaconShare.secretShare) },
+      })
       const p2pPort = port++
       const httpPort = port++
       return { id, publicKey: toHex(publicKey), p2p: [`/ip4/${host}/tcp/${p2pPort}`], http: `${host}:${httpPort}` }
@@ -85,6 +94,7 @@ export function createGenesis(opts: GenesisOptions): Genesis {
       threshold,
       publicKey: toHex(key.publicKey),
       publicCoefficients: key.publicCoefficients.map(toHex),
+      randomBeacon: { threshold: f + 1, publicCoefficients: beaconKey.publicCoefficients.map(toHex) },
       canisterRanges: [[principalToText(lo), principalToText(hi)]],
       nodes,
     })

@@ -26,6 +26,8 @@ export interface RegistrySubnet {
   /** Hex of the 96-byte BLS public key (G2) and of the sharing polynomial's public coefficients. */
   publicKey: string
   publicCoefficients: string[]
+  /** The low-threshold (f + 1) key of the random beacon: [0] of the coefficients is its public key. */
+  randomBeacon?: { threshold: number; publicCoefficients: string[] }
   /** Inclusive canister id ranges, principal text. */
   canisterRanges: [string, string][]
   nodes: RegistryNode[]

@@ -33,8 +33,15 @@ export interface SubnetNetworkOptions {
   maxFrameBytes?: number
   /** Outbound bytes queued per peer before the oldest messages are dropped. */
   maxQueueBytes?: number
-  /** Messages remembered for de-duplication of inbound traffic. */
-  dedupWindow?: number
+  /**
+   * How long an inbound message is remembered to drop copies of it (the network and the peers'
+   * fan-out duplicate messages within moments). Deliberate re-sends, such as consensus answering a
+   * lagging peer's status again a status interval later, arrive after the window and pass: a longer
+   * window would swallow exactly the re-send a peer needs. 0 turns de-duplication off.
+   */
+  dedupWindowMs?: number
+  /** At most this many messages are remembered, whatever their age. */
+  dedupMaxEntries?: number
 }
 
 export interface NetworkStats {
@@ -51,8 +58,8 @@ export class SubnetNetwork implements Transport<Uint8Array> {
   readonly #peerIds: PeerId[]
   readonly #indexOf = new Map<string, number>()
   readonly #outbound: Outbound[] = []
-  readonly #seen = new Set<string>()
-  readonly #seenOrder: string[] = []
+  // Insertion order is arrival order, so the oldest entries are at the front.
+  readonly #seen = new Map<string, number>()
   #handler: (from: number, message: Uint8Array) => void = () => {}
   #stopped = false
   readonly stats: NetworkStats = { sent: 0, received: 0, duplicates: 0, dropped: 0, batches: 0 }
@@ -65,7 +72,8 @@ export class SubnetNetwork implements Transport<Uint8Array> {
       protocol: opts.protocol ?? '/capsa/artifacts/1.0.0',
       maxFrameBytes: opts.maxFrameBytes ?? 8 * 1024 * 1024,
       maxQueueBytes: opts.maxQueueBytes ?? 64 * 1024 * 1024,
-      dedupWindow: opts.dedupWindow ?? 100_000,
+      dedupWindowMs: opts.dedupWindowMs ?? 500,
+      dedupMaxEntries: opts.dedupMaxEntries ?? 100_000,
     }
     this.#node = node
     this.#peerIds = peerIds
@@ -144,14 +152,19 @@ export class SubnetNetwork implements Transport<Uint8Array> {
   }
 
   #deliver(from: number, message: Uint8Array): void {
-    const key = toHex(sha256(message))
-    if (this.#seen.has(key)) {
-      this.stats.duplicates++
-      return
+    if (this.#opts.dedupWindowMs > 0) {
+      const now = performance.now()
+      for (const [k, expires] of this.#seen) {
+        if (expires > now && this.#seen.size <= this.#opts.dedupMaxEntries) break
+        this.#seen.delete(k)
+      }
+      const key = toHex(sha256(message))
+      if (this.#seen.has(key)) {
+        this.stats.duplicates++
+        return
+      }
+      this.#seen.set(key, now + this.#opts.dedupWindowMs)
     }
-    this.#seen.add(key)
-    this.#seenOrder.push(key)
-    if (this.#seenOrder.length > this.#opts.dedupWindow) this.#seen.delete(this.#seenOrder.shift()!)
     this.stats.received++
     try {
       this.#handler(from, message)

@@ -1,0 +1,154 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { genesisCup } from '../consensus/genesis.ts'
+import { artifactHeight, defaultConfig } from '../consensus/types.ts'
+import { decodeMessage } from '../consensus/wire.ts'
+import { certificationSigned } from '../consensus/encoding.ts'
+import { blsPublicKeyFromDer, blsVerify } from '../protocol/bls.ts'
+import { encodeCbor } from '../protocol/cbor.ts'
+import { fromHex, toHex } from '../protocol/hash.ts'
+import { height } from '../protocol/ids.ts'
+import type { KvStore, Transport } from '../protocol/interfaces.ts'
+import { ConsensusDriver, loadConsensusState } from './consensus-driver.ts'
+import { createGenesis } from './genesis.ts'
+import { LevelKvStore } from './kv/level.ts'
+import { consensusCrypto } from './node-keys.ts'
+import { SubnetNetwork, type SubnetPeer } from './p2p/network.ts'
+import { ReplicaApp } from './replica-app.ts'
+
+const MS = 1_000_000n
+const SIGNED = new Set(['proposal', 'notarizationShare', 'finalizationShare'])
+const N = 4
+
+function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const start = Date.now()
+  return new Promise((resolve, reject) => {
+    const tick = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error(`timed out: ${what()}`)) : setTimeout(tick, 20))
+    tick()
+  })
+}
+
+describe('consensus over libp2p, four nodes in one process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsa-driver-'))
+  const cleanup: (() => Promise<void>)[] = []
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('finalizes and certifies heights with equal state hashes; a restarted node resumes from its persisted CUP', async () => {
+    const g = createGenesis({ nodesPerSubnet: N, basePort: 1, seed: new Uint8Array(32).fill(7) })
+    const subnet = g.registry.subnets[0]
+    const config = defaultConfig(N, { unitDelayNs: 300n * MS, initialNotaryDelayNs: 100n * MS, cupInterval: 4n, keepBelowCup: 4n, statusIntervalNs: 500n * MS })
+    const peers: SubnetPeer[] = subnet.nodes.map((x) => ({ publicKey: fromHex(x.publicKey), addrs: [] }))
+    const nets: SubnetNetwork[] = []
+    for (let i = 0; i < N; i++) {
+      const net = await SubnetNetwork.create({ self: i, secretSeed: fromHex(g.secrets[i].ed25519Seed), peers, listen: ['/ip4/127.0.0.1/tcp/0'] })
+      cleanup.push(() => net.stop())
+      nets.push(net)
+      peers[i].addrs = net.listenAddrs().map((a) => a.replace(/\/p2p\/.*$/, ''))
+    }
+    const aborts = Array.from({ length: N }, () => new AbortController())
+    const stores: LevelKvStore[] = []
+    const drivers: ConsensusDriver<ReplicaApp>[] = []
+    const fatal: unknown[] = []
+    // Restart safety: a node's own proposal or notarization/finalization share may leave only once a
+    // signing mark at or above its height is on disk.
+    const marks = Array.from({ length: N }, () => -1n)
+    const violations: string[] = []
+    let audited = 0
+    const auditedStore = (i: number, store: LevelKvStore): KvStore => ({
+      get: (k) => store.get(k),
+      iterate: (r) => store.iterate(r),
+      close: () => store.close(),
+      batch: async (ops, o) => {
+        await store.batch(ops, o)
+        for (const op of ops) if (op.type === 'put' && new TextDecoder().decode(op.key) === 'consensus/signed_up_to') marks[i] = new DataView(op.value.buffer, op.value.byteOffset, 8).getBigUint64(0)
+      },
+    })
+    const auditedNetwork = (i: number, net: SubnetNetwork): Transport<Uint8Array> => ({
+      onMessage: (h) => net.onMessage(h),
+      send: (bytes, to) => {
+        const m = decodeMessage(bytes)
+        if (m.type === 'artifact' && SIGNED.has(m.artifact.kind) && 'signer' in m.artifact && m.artifact.signer === i) {
+          audited++
+          const h = artifactHeight(m.artifact)
+          if (h > marks[i]) violations.push(`node ${i} sent its ${m.artifact.kind} at ${h} with mark ${marks[i]} on disk`)
+        }
+        net.send(bytes, to)
+      },
+    })
+    const open = (i: number) =>
+      ConsensusDriver.open({
+        config,
+        crypto: consensusCrypto(subnet, g.secrets[i]),
+        network: auditedNetwork(i, nets[i]),
+        store: auditedStore(i, stores[i]),
+        genesis: genesisCup(0n),
+        createApp: (cup) => new ReplicaApp({ startHeight: cup.content.block.height, startHash: cup.content.stateHash }),
+        signal: aborts[i].signal,
+        onFatal: (e) => fatal.push(e),
+      })
+    for (let i = 0; i < N; i++) {
+      const store = await LevelKvStore.open(join(dir, `node-${i}`))
+      cleanup.push(() => store.close())
+      stores.push(store)
+      drivers.push(await open(i))
+    }
+    cleanup.push(async () => {
+      for (const a of aborts) a.abort()
+      await Promise.all(drivers.map((d) => d.stop()))
+    })
+    for (const d of drivers) d.start()
+
+    // Garbage from a member must be counted and dropped, not crash the receiver.
+    nets[0].send(Uint8Array.of(0xff, 0x00, 0x13), 1)
+    nets[0].send(encodeCbor({ t: 'artifact', a: { k: 'proposal' } }, { selfDescribe: false }), 1)
+
+    const target = 6n
+    await until(
+      () => drivers.every((d) => d.node.certifiedHeight >= target && d.app.lastHeight >= target),
+      40_000,
+      () => drivers.map((d) => d.node.debugHeights()).join('\n'),
+    )
+    expect(fatal).toEqual([])
+    expect(drivers[1].stats.malformed).toBe(2)
+    for (let h = 1n; h <= target; h++) {
+      const hashes = drivers.map((d) => toHex(d.app.stateHash(height(h)) ?? new Uint8Array(0)))
+      expect(hashes[0]).toHaveLength(64)
+      expect(new Set(hashes).size).toBe(1)
+    }
+    // The subnet's threshold signature certifies exactly the state hash every node computed.
+    const top = drivers[0].node.certifiedHeight
+    const cert = drivers[0].node.pool.bucket(top)?.certification
+    expect(cert).toBeDefined()
+    expect(toHex(cert!.stateHash)).toBe(toHex(drivers[0].app.stateHash(height(top))!))
+    expect(blsVerify(cert!.signature, certificationSigned(cert!.stateHash), blsPublicKeyFromDer(fromHex(g.registry.rootKeyDer)))).toBe(true)
+
+    // Node 3's consensus restarts from what it persisted while the others move on; it catches up and
+    // computes the same state hashes.
+    aborts[3].abort()
+    await drivers[3].stop()
+    const saved = await loadConsensusState(stores[3], genesisCup(0n), consensusCrypto(subnet, g.secrets[3]))
+    expect(saved.signedUpTo).toBe(drivers[3].node.signingHeight())
+    expect(saved.cup.content.block.height).toBe(drivers[3].node.cup.content.block.height)
+    expect(saved.cup.content.block.height).toBeGreaterThanOrEqual(4n)
+    const others = drivers.slice(0, 3)
+    const mark = others[0].app.lastHeight + 3n
+    await until(() => others.every((d) => d.app.lastHeight >= mark), 20_000, () => others.map((d) => d.node.debugHeights()).join('\n'))
+    aborts[3] = new AbortController()
+    drivers[3] = await open(3)
+    expect(drivers[3].node.cup.content.block.height).toBe(saved.cup.content.block.height)
+    drivers[3].start()
+    const goal = others[0].app.lastHeight + 2n
+    await until(() => drivers.every((d) => d.app.lastHeight >= goal), 20_000, () => drivers.map((d) => d.node.debugHeights()).join('\n'))
+    const hashes = drivers.map((d) => toHex(d.app.stateHash(height(goal)) ?? new Uint8Array(0)))
+    expect(hashes[0]).toHaveLength(64)
+    expect(new Set(hashes).size).toBe(1)
+    expect(fatal).toEqual([])
+    expect(audited).toBeGreaterThan(3 * Number(goal))
+    expect(violations).toEqual([])
+  }, 60_000)
+})

@@ -1,0 +1,279 @@
+// Drives one ConsensusNode in real time over a real transport. Consensus is a pure state machine; this
+// is its embedder: the system clock, timers at nextWake(), a bounded inbox of wire messages, and the
+// restart-safety rule of consensus/node.ts: the current CUP and the signing mark reach disk (fsync)
+// before any message produced by the same step leaves the node, and come back as `cup` and
+// `signedUpTo` after a restart, so a restarted node never signs twice at a height.
+
+import { cupContentHash, cupSigned } from '../consensus/encoding.ts'
+import { ConsensusNode, type Outgoing } from '../consensus/node.ts'
+import type { ConsensusCrypto } from '../consensus/crypto.ts'
+import type { CatchUpPackage, ConsensusConfig, ConsensusMessage } from '../consensus/types.ts'
+import { decodeMessage, encodeMessage } from '../consensus/wire.ts'
+import type { BatchDelivery, PayloadBuilder, PayloadValidator, StateHashSource } from '../protocol/consensus-types.ts'
+import { CapsaError } from '../protocol/errors.ts'
+import { timeNs, type TimeNs } from '../protocol/ids.ts'
+import type { Clock, KvStore, Transport } from '../protocol/interfaces.ts'
+
+/** Wall-clock time that never goes backwards: the epoch time at start plus the monotonic timer since. */
+export function systemClock(): Clock {
+  const baseWall = BigInt(Date.now()) * 1_000_000n
+  const baseMono = process.hrtime.bigint()
+  return { now: (): TimeNs => timeNs(baseWall + (process.hrtime.bigint() - baseMono)) }
+}
+
+export type ReplicaApplication = PayloadBuilder & PayloadValidator & BatchDelivery & StateHashSource
+
+export interface ConsensusDriverOptions<A extends ReplicaApplication> {
+  config: ConsensusConfig
+  crypto: ConsensusCrypto
+  network: Transport<Uint8Array>
+  store: KvStore
+  /** The subnet's genesis CUP, used when the store holds none. */
+  genesis: CatchUpPackage
+  /** Builds the application at the CUP the node starts from. */
+  createApp(cup: CatchUpPackage): A
+  clock?: Clock
+  signal?: AbortSignal
+  /** Wire messages (and their bytes) waiting to be processed; beyond either, new ones are dropped (peers re-send). */
+  maxInbox?: number
+  maxInboxBytes?: number
+  /** Called after every step (metrics, tests). */
+  onStep?(driver: ConsensusDriver<A>): void
+  /** Called when the driver stops because it cannot continue safely (the store failed). */
+  onFatal?(error: unknown): void
+}
+
+export interface DriverStats {
+  steps: number
+  received: number
+  malformed: number
+  inboxDropped: number
+  sent: number
+  persists: number
+}
+
+const KEY_CUP = new TextEncoder().encode('consensus/cup')
+const KEY_SIGNED_UP_TO = new TextEncoder().encode('consensus/signed_up_to')
+/** Messages handled before the next step, so a flood cannot postpone the node's own work. */
+const MESSAGES_PER_STEP = 500
+/** setTimeout's limit (2^31 − 1 ms); a later wake simply wakes early and re-arms. */
+const MAX_TIMER_MS = 2_147_483_647
+
+function u64(v: bigint): Uint8Array {
+  const b = new Uint8Array(8)
+  new DataView(b.buffer).setBigUint64(0, v)
+  return b
+}
+
+/** The CUP and signing mark a previous run persisted, or the genesis CUP on a fresh data directory. */
+export async function loadConsensusState(store: KvStore, genesis: CatchUpPackage, crypto: ConsensusCrypto): Promise<{ cup: CatchUpPackage; signedUpTo: bigint }> {
+  let cup = genesis
+  const cupBytes = await store.get(KEY_CUP)
+  if (cupBytes !== undefined) {
+    let m: ConsensusMessage
+    try {
+      m = decodeMessage(cupBytes)
+    } catch (e) {
+      throw new CapsaError('STATE_CORRUPT', `the stored catch-up package cannot be decoded: ${(e as Error).message}`)
+    }
+    if (m.type !== 'artifact' || m.artifact.kind !== 'cup') throw new CapsaError('STATE_CORRUPT', 'the stored catch-up package is not a CUP')
+    const stored = m.artifact
+    // A data directory from another network would otherwise start consensus on a foreign chain.
+    if (stored.content.block.height > 0n && !crypto.verifyHigh(cupSigned(cupContentHash(stored.content)), stored.signature)) {
+      throw new CapsaError('STATE_CORRUPT', 'the stored catch-up package is not signed by this subnet: is the data directory from another network?')
+    }
+    if (stored.content.block.height > 0n) cup = stored
+  }
+  const mark = await store.get(KEY_SIGNED_UP_TO)
+  const signedUpTo = mark !== undefined && mark.length === 8 ? new DataView(mark.buffer, mark.byteOffset, 8).getBigUint64(0) : -1n
+  return { cup, signedUpTo }
+}
+
+export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> {
+  readonly node: ConsensusNode
+  readonly app: A
+  readonly clock: Clock
+  readonly stats: DriverStats = { steps: 0, received: 0, malformed: 0, inboxDropped: 0, sent: 0, persists: 0 }
+  readonly #opts: ConsensusDriverOptions<A>
+  readonly #maxInbox: number
+  // A ring of pending wire messages: O(1) at both ends, fixed size.
+  readonly #inbox: ({ from: number; bytes: Uint8Array } | undefined)[]
+  #head = 0
+  #count = 0
+  #bytes = 0
+  readonly #maxInboxBytes: number
+  #persistedCupHeight: bigint
+  #persistedSignedUpTo: bigint
+  #timer: NodeJS.Timeout | undefined
+  #immediate: NodeJS.Immediate | undefined
+  #running: Promise<void> | undefined
+  #again = false
+  #stopped = false
+  #started = false
+
+  private constructor(opts: ConsensusDriverOptions<A>, cup: CatchUpPackage, signedUpTo: bigint) {
+    this.#opts = opts
+    this.#maxInbox = opts.maxInbox ?? 20_000
+    this.#inbox = new Array(this.#maxInbox)
+    this.#maxInboxBytes = opts.maxInboxBytes ?? 64 * 1024 * 1024
+    this.clock = opts.clock ?? systemClock()
+    this.app = opts.createApp(cup)
+    this.node = new ConsensusNode({
+      config: opts.config,
+      crypto: opts.crypto,
+      clock: this.clock,
+      payloadBuilder: this.app,
+      payloadValidator: this.app,
+      delivery: this.app,
+      stateHashes: this.app,
+      cup,
+      signedUpTo,
+    })
+    this.#persistedCupHeight = cup.content.block.height
+    this.#persistedSignedUpTo = signedUpTo
+  }
+
+  /** Loads the persisted CUP and signing mark (or genesis) and builds the node; `start()` runs it. */
+  static async open<A extends ReplicaApplication>(opts: ConsensusDriverOptions<A>): Promise<ConsensusDriver<A>> {
+    const { cup, signedUpTo } = await loadConsensusState(opts.store, opts.genesis, opts.crypto)
+    return new ConsensusDriver(opts, cup, signedUpTo)
+  }
+
+  get stopped(): boolean {
+    return this.#stopped
+  }
+  get inboxSize(): number {
+    return this.#count
+  }
+
+  start(): void {
+    if (this.#started) return
+    this.#started = true
+    const signal = this.#opts.signal
+    if (signal?.aborted) return void this.#halt()
+    signal?.addEventListener('abort', () => void this.stop(), { once: true })
+    this.#opts.network.onMessage((from, bytes) => this.#enqueue(from, bytes))
+    this.#kick()
+  }
+
+  /** Stops stepping and waits for a step in progress (and its persistence) to finish. */
+  async stop(): Promise<void> {
+    this.#halt()
+    await this.#running
+  }
+
+  #halt(): void {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate)
+    this.#opts.network.onMessage(() => {})
+    this.#inbox.fill(undefined)
+    this.#count = 0
+    this.#bytes = 0
+  }
+
+  #enqueue(from: number, bytes: Uint8Array): void {
+    if (this.#stopped) return
+    if (this.#count >= this.#maxInbox || this.#bytes + bytes.length > this.#maxInboxBytes) {
+      this.stats.inboxDropped++
+      return
+    }
+    this.#inbox[(this.#head + this.#count) % this.#maxInbox] = { from, bytes }
+    this.#count++
+    this.#bytes += bytes.length
+    this.#kick()
+  }
+
+  #dequeue(): { from: number; bytes: Uint8Array } | undefined {
+    if (this.#count === 0) return undefined
+    const m = this.#inbox[this.#head]
+    this.#inbox[this.#head] = undefined
+    this.#head = (this.#head + 1) % this.#maxInbox
+    this.#count--
+    if (m !== undefined) this.#bytes -= m.bytes.length
+    return m
+  }
+
+  /** Runs a step soon, after the I/O callbacks already queued (so arrivals batch into one step). */
+  #kick(): void {
+    if (this.#stopped) return
+    if (this.#running !== undefined) {
+      this.#again = true
+      return
+    }
+    if (this.#immediate !== undefined) return
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined
+      this.#running = this.#run().catch((e: unknown) => this.#fail(e)).finally(() => {
+        this.#running = undefined
+        if (this.#again) {
+          this.#again = false
+          this.#kick()
+        } else this.#arm()
+      })
+    })
+  }
+
+  #arm(): void {
+    if (this.#stopped) return
+    clearTimeout(this.#timer)
+    const waitNs = this.node.nextWake() - this.clock.now()
+    const ms = waitNs <= 0n ? 0 : Math.min(MAX_TIMER_MS, Number((waitNs + 999_999n) / 1_000_000n))
+    this.#timer = setTimeout(() => this.#kick(), ms)
+  }
+
+  async #run(): Promise<void> {
+    if (this.#stopped) return
+    clearTimeout(this.#timer)
+    const out: Outgoing[] = []
+    for (let k = 0; k < MESSAGES_PER_STEP; k++) {
+      const m = this.#dequeue()
+      if (m === undefined) break
+      this.stats.received++
+      let message: ConsensusMessage
+      try {
+        message = decodeMessage(m.bytes)
+      } catch {
+        // A malformed message from a peer is counted and dropped, whatever the decoder threw.
+        this.stats.malformed++
+        continue
+      }
+      for (const o of this.node.receive(m.from, message)) out.push(o)
+    }
+    if (this.#count > 0) this.#again = true
+    for (const o of this.node.step()) out.push(o)
+    this.stats.steps++
+    // Sending without the mark on disk could make this node equivocate after a crash: a failed write
+    // rejects here and stops the driver before anything is sent.
+    await this.#persist()
+    if (this.#stopped) return
+    this.#send(out)
+    this.#opts.onStep?.(this)
+  }
+
+  #fail(e: unknown): void {
+    this.#halt()
+    this.#opts.onFatal?.(e)
+  }
+
+  async #persist(): Promise<void> {
+    const cup = this.node.cup
+    const cupHeight = cup.content.block.height
+    const mark = this.node.signingHeight()
+    const ops = []
+    if (cupHeight > this.#persistedCupHeight) ops.push({ type: 'put' as const, key: KEY_CUP, value: encodeMessage({ type: 'artifact', artifact: cup }) })
+    if (mark > this.#persistedSignedUpTo) ops.push({ type: 'put' as const, key: KEY_SIGNED_UP_TO, value: u64(mark) })
+    if (ops.length === 0) return
+    await this.#opts.store.batch(ops, { sync: true })
+    this.stats.persists++
+    if (cupHeight > this.#persistedCupHeight) this.#persistedCupHeight = cupHeight
+    if (mark > this.#persistedSignedUpTo) this.#persistedSignedUpTo = mark
+  }
+
+  #send(out: readonly Outgoing[]): void {
+    for (const o of out) {
+      this.#opts.network.send(encodeMessage(o.message), o.to)
+      this.stats.sent++
+    }
+  }
+}
