@@ -5,6 +5,7 @@
 // the limit the completed entries with the earliest deadlines go first (deterministic: deadline, then
 // request id). Calls still received/processing are never evicted.
 
+import { MinHeap } from '../protocol/min-heap.ts'
 import { CapsaError } from '../protocol/errors.ts'
 import { compareBytes, toHex } from '../protocol/hash.ts'
 import { limits } from '../protocol/limits.ts'
@@ -32,7 +33,7 @@ export class IngressHistory {
   readonly marginNs: bigint
   readonly maxEntries: number
   private records = new Map<string, IngressRecord>()
-  private heap: Due[] = []
+  private heap = new MinHeap<Due>(before)
 
   constructor(opts: { marginNs?: bigint; maxEntries?: number } = {}) {
     this.marginNs = opts.marginNs ?? limits.ingressHistoryMarginNs
@@ -57,7 +58,7 @@ export class IngressHistory {
     if (terminal(rec.status)) {
       const from = rec.expiry > now ? rec.expiry : now
       r.deadline = from + this.marginNs * (rec.status.status === 'done' ? 2n : 1n)
-      this.push({ deadline: r.deadline, key })
+      this.heap.push({ deadline: r.deadline, key })
     }
     this.records.set(key, r)
     tree = setRequestStatus(tree, rec.requestId, rec.status)
@@ -66,7 +67,7 @@ export class IngressHistory {
 
   /** Applies every phase change due at `now`. */
   prune(tree: MapNode, now: bigint): MapNode {
-    while (this.heap.length > 0 && this.heap[0].deadline <= now) tree = this.advance(tree, this.pop())
+    while (this.heap.size > 0 && this.heap.peek()!.deadline <= now) tree = this.advance(tree, this.heap.pop()!)
     return tree
   }
 
@@ -76,7 +77,7 @@ export class IngressHistory {
     if (r.status.status !== 'done' && !evict) {
       r.status = { status: 'done' }
       r.deadline = due.deadline + this.marginNs
-      this.push({ deadline: r.deadline, key: due.key })
+      this.heap.push({ deadline: r.deadline, key: due.key })
       return setRequestStatus(tree, r.requestId, r.status)
     }
     this.records.delete(due.key)
@@ -84,41 +85,8 @@ export class IngressHistory {
   }
 
   private evictOverflow(tree: MapNode): MapNode {
-    while (this.records.size > this.maxEntries && this.heap.length > 0) tree = this.advance(tree, this.pop(), true)
+    while (this.records.size > this.maxEntries && this.heap.size > 0) tree = this.advance(tree, this.heap.pop()!, true)
     return tree
-  }
-
-  // ---- deterministic binary heap on (deadline, request id) ----
-  private push(d: Due): void {
-    const h = this.heap
-    h.push(d)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(h[i], h[p])) break
-      ;[h[i], h[p]] = [h[p], h[i]]
-      i = p
-    }
-  }
-  private pop(): Due {
-    const h = this.heap
-    const top = h[0]
-    const last = h.pop()!
-    if (h.length > 0) {
-      h[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < h.length && before(h[l], h[m])) m = l
-        if (r < h.length && before(h[r], h[m])) m = r
-        if (m === i) break
-        ;[h[i], h[m]] = [h[m], h[i]]
-        i = m
-      }
-    }
-    return top
   }
 
   // ---- checkpoint encoding (records sorted by request id, so every node writes the same bytes) ----
@@ -160,7 +128,7 @@ export class IngressHistory {
       const rec: IngressRecord = { requestId, sender, effectiveCanisterId, expiry, status }
       if (terminal(status)) {
         rec.deadline = deadline
-        h.push({ deadline, key: toHex(requestId) })
+        h.heap.push({ deadline, key: toHex(requestId) })
       }
       h.records.set(toHex(requestId), rec)
     }

@@ -1,6 +1,8 @@
 // The virtual clock's event queue: a binary heap ordered by (time, sequence number), so events at the
 // same instant run in the order they were scheduled and every run of a seed is identical.
 
+import { MinHeap } from '../../protocol/min-heap.ts'
+
 export interface SimEvent {
   readonly time: bigint
   readonly seq: number
@@ -8,50 +10,25 @@ export interface SimEvent {
 }
 
 export class EventQueue {
-  private readonly heap: SimEvent[] = []
+  private readonly heap = new MinHeap<SimEvent>(before)
   private seq = 0
   now = 0n
 
   schedule(time: bigint, run: () => void): void {
-    const e = { time: time < this.now ? this.now : time, seq: this.seq++, run }
-    const h = this.heap
-    h.push(e)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(h[i], h[p])) break
-      ;[h[i], h[p]] = [h[p], h[i]]
-      i = p
-    }
+    this.heap.push({ time: time < this.now ? this.now : time, seq: this.seq++, run })
   }
 
   get size(): number {
-    return this.heap.length
+    return this.heap.size
   }
   peekTime(): bigint | undefined {
-    return this.heap[0]?.time
+    return this.heap.peek()?.time
   }
 
   /** Runs the next event, advancing the clock; false when empty. */
   runNext(): boolean {
-    const h = this.heap
-    if (h.length === 0) return false
-    const top = h[0]
-    const last = h.pop() as SimEvent
-    if (h.length > 0) {
-      h[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < h.length && before(h[l], h[m])) m = l
-        if (r < h.length && before(h[r], h[m])) m = r
-        if (m === i) break
-        ;[h[i], h[m]] = [h[m], h[i]]
-        i = m
-      }
-    }
+    const top = this.heap.pop()
+    if (top === undefined) return false
     this.now = top.time
     top.run()
     return true
