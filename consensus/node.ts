@@ -286,7 +286,22 @@ export class ConsensusNode {
       const c = p.bucket(p.certifiedHeight)?.certification
       if (c !== undefined) send.push(c)
     }
+    // A peer stuck in the same round may lack the block this node notarization-signed: its maker may
+    // have gone silent after reaching only some peers, and the one-shot relay may have been lost or cut
+    // off by a partition. Without the block the peer cannot sign it, and this node will never sign the
+    // peer's higher-ranked one, so the round would stall. Echoing the signed block makes honest notaries
+    // converge on the lowest-ranked block any of them signed (the IC gossips its validated pool).
+    if (s.notarized === p.notarizedHeight) send.push(...this.signedProposals(p.notarizedHeight + 1n))
     return send.map((artifact) => ({ to: from, message: { type: 'artifact', artifact } }))
+  }
+
+  /** Others' proposals at h this node notarization-signed (its own go out with ownPending). */
+  private signedProposals(h: bigint): Artifact[] {
+    const b = this.pool.bucket(h)
+    if (b === undefined) return []
+    const out: Artifact[] = []
+    for (const [hex, prop] of b.proposals) if (prop.signer !== this.self && b.notarizationShares.has(`${this.self}:${hex}`)) out.push(prop)
+    return out
   }
 
   /** Ids of everything in the pool's validated section (for tests). */
