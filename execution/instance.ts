@@ -167,7 +167,8 @@ export class LiveInstance {
     const d = this.#dirty
     if (d !== undefined) {
       const count = d.collect()
-      if (!full) return [...new Uint32Array(d.memory.buffer, d.listOffset, count)]
+      // The list is in first-write order; ascending keeps commits and rollbacks in page order.
+      if (!full) return Array.from(new Uint32Array(d.memory.buffer, d.listOffset, count).sort())
     }
     const live = new Uint8Array(this.memory.buffer)
     const out: number[] = []

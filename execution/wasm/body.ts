@@ -7,12 +7,12 @@
 // estimate, and every store marks its page(s) for dirty-page tracking.
 
 import { Reader, Writer, asBuffer, invalid } from './bytes.ts'
-import { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, type Layout } from './helpers.ts'
+import { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, markIfClear, type Layout } from './helpers.ts'
 import { F32, I32, I64, costTable, fcCost, nanResult, readMemarg, readValType, skipImmediates, storeSize, storeType } from './opcodes.ts'
 import type { ParsedModule } from './parse.ts'
 
 const MAX_LOCALS = 50_000
-/** Scratch locals a body may get (at most 13); counted into every frame's weight up front. */
+/** Scratch locals a body may get (at most 14); counted into every frame's weight up front. */
 const SCRATCH_ALLOWANCE = 16
 /**
  * Leaf functions (no calls, no loops, no early return) whose frame weighs at most this skip the
@@ -120,10 +120,11 @@ export class FunctionRewriter {
     s.byte(0x20).u32(d).byte(0x20).u32(x).byte(0x20).u32(n)
   }
 
-  /** Marks the page of the i64 address on the stack in the dirty-pages map. */
+  /** Marks the page of the i64 address on the stack: a byte load when the message already wrote
+   *  it, also a byte store and a list append when not. */
   private markTop(s: Writer): void {
     s.byte(0x42).byte(12).byte(0x88).byte(0xa7)
-    s.byte(0x41).byte(1).byte(0x3a).u32(0x40).u32(this.L.dirtyMemory).byte(0)
+    markIfClear(s, this.L, this.local(I32, 5))
   }
 
   /**
@@ -318,8 +319,8 @@ export class FunctionRewriter {
             // Effective address as i64 (no wrap-around even for wasm32). `last` holds 4096 + the
             // base of the page this function invocation marked most recently: a store that lies entirely
             // inside it skips marking (register compare only). Otherwise both the first and the
-            // last byte's pages are marked with unconditional byte stores. For an address outside
-            // the memory a mark may land on a stray byte (or trap): the store traps anyway, and a
+            // last byte's pages are checked in the map and marked if clear. For an address outside
+            // the memory the check may read a stray byte (or trap): the store traps anyway, and a
             // stray mark only makes a page look dirty.
             if (!m64) seg.byte(0xad)
             if (typeof offset === 'bigint') seg.byte(0x42).s64(BigInt.asIntN(64, offset)).byte(0x7c)

@@ -11,10 +11,13 @@ export interface Layout {
   memory64: boolean
   /** Index of the dirty-page memory (the canister's memory is 0). */
   dirtyMemory: number
-  /** Layout of the dirty-pages memory: one byte per 4 KiB page at 0, the collected list at listBase. */
+  /** Layout of the dirty-pages memory: the list of marked pages (u32) at listBase (0), one byte per
+   *  4 KiB page at mapBase, ending exactly at the end of that memory. */
   listBase: number
+  mapBase: number
   maxPages: bigint
-  g: { instructions: number; depth: number; reason: number }
+  /** count: byte length of the dirty list (only with dirty-page tracking). */
+  g: { instructions: number; depth: number; reason: number; count: number }
   f: { oom: number; charge32: number; charge64: number; grow: number; mark: number; bulk: number; collect: number }
 }
 
@@ -79,12 +82,27 @@ function grow(L: Layout): Uint8Array {
 }
 
 /**
- * mark(start: i64, len: i64): sets the byte of every 4 KiB page in [start, start+len). Ranges
- * that overflow or exceed the current memory are skipped: the access that follows traps.
+ * Consumes the i32 page index on the stack (kept in local `pg`) and marks it unless its byte is
+ * already set. Inline, not a call: a call in a store loop, even on a branch that is rarely taken,
+ * makes V8 keep the loop's values in stack slots. An index past the map (only from a store that
+ * traps anyway) reads past the end of the dirty-pages memory and traps, so it never reaches the list.
+ */
+export function markIfClear(w: Writer, L: Layout, pg: number): void {
+  w.byte(0x22).u32(pg).byte(0x2d); memarg1(w, L, 0, L.mapBase)
+  w.byte(0x45).byte(0x04).byte(0x40)
+  w.byte(0x20).u32(pg).byte(0x41).byte(1).byte(0x3a); memarg1(w, L, 0, L.mapBase) // map[page] = 1
+  w.byte(0x23).u32(L.g.count).byte(0x20).u32(pg).byte(0x36); memarg1(w, L, 2, L.listBase) // list[count] = page
+  w.byte(0x23).u32(L.g.count).byte(0x41).byte(4).byte(0x6a).byte(0x24).u32(L.g.count) // count += 4 bytes
+  w.byte(0x0b)
+}
+
+/**
+ * mark(start: i64, len: i64): marks every 4 KiB page in [start, start+len). Ranges that overflow
+ * or exceed the current memory are skipped: the access that follows traps.
  */
 function mark(L: Layout): Uint8Array {
-  // locals: 0 start, 1 len, 2 page, 3 end → last page
-  return body([[2, I64]], (w) => {
+  // locals: 0 start, 1 len, 2 page, 3 end → last page, 4 page as i32
+  return body([[2, I64], [1, I32]], (w) => {
     w.byte(0x20).u32(1).byte(0x50).byte(0x04).byte(0x40).byte(0x0f).byte(0x0b) // len == 0 → return
     w.byte(0x20).u32(0).byte(0x20).u32(1).byte(0x7c).byte(0x22).u32(3) // end = start + len
     w.byte(0x20).u32(0).byte(0x54).byte(0x04).byte(0x40).byte(0x0f).byte(0x0b) // end < start → return
@@ -94,7 +112,7 @@ function mark(L: Layout): Uint8Array {
     w.byte(0x20).u32(0).byte(0x42).s32(12).byte(0x88).byte(0x21).u32(2) // page = start >> 12
     w.byte(0x20).u32(3).byte(0x42).byte(1).byte(0x7d).byte(0x42).s32(12).byte(0x88).byte(0x21).u32(3) // last
     w.byte(0x03).byte(0x40)
-    w.byte(0x20).u32(2).byte(0xa7).byte(0x41).byte(1).byte(0x3a); memarg1(w, L, 0, 0)
+    w.byte(0x20).u32(2).byte(0xa7); markIfClear(w, L, 4)
     w.byte(0x20).u32(2).byte(0x42).byte(1).byte(0x7c).byte(0x22).u32(2).byte(0x20).u32(3).byte(0x58).byte(0x0d).byte(0) // ++page <= last
     w.byte(0x0b)
   })
@@ -109,34 +127,29 @@ function bulk(L: Layout): Uint8Array {
 }
 
 /**
- * collect() -> count: writes the indices of all marked pages below the current memory size
- * (ascending) as u32 at listBase, clears them, and returns how many there are. Work: one i64
- * load per 8 pages of memory (a 4 GiB heap: 128 Ki loads), plus 8 byte checks per word written.
+ * collect() -> n: clears the mark of every listed page, moves those below the current memory size
+ * to the front of the list (in the order they were first marked), resets the list and returns n.
+ * Work: a few instructions per listed page, whatever the memory size.
  */
 function collect(L: Layout): Uint8Array {
-  // locals: 0 i (byte index, step 8), 1 end, 2 p, 3 count
-  return body([[4, I32]], (w) => {
-    w.byte(0x3f).byte(0) // memory.size × 16 = 4 KiB pages in use
+  // locals: 0 i, 1 n, 2 p, 3 size (4 KiB pages in use), 4 count (i, n, count in bytes)
+  return body([[5, I32]], (w) => {
+    w.byte(0x3f).byte(0)
     if (L.memory64) w.byte(0xa7)
-    w.byte(0x41).s32(4).byte(0x74).byte(0x21).u32(1)
+    w.byte(0x41).s32(4).byte(0x74).byte(0x21).u32(3)
+    w.byte(0x23).u32(L.g.count).byte(0x21).u32(4)
     w.byte(0x02).byte(0x40).byte(0x03).byte(0x40)
-    w.byte(0x20).u32(0).byte(0x20).u32(1).byte(0x4f).byte(0x0d).byte(1) // i >= end → done
-    w.byte(0x20).u32(0).byte(0x29); memarg1(w, L, 3, 0) // i64.load word
-    w.byte(0x50).byte(0x45).byte(0x04).byte(0x40) // word != 0
-    w.byte(0x20).u32(0).byte(0x21).u32(2)
-    w.byte(0x03).byte(0x40)
-    w.byte(0x20).u32(2).byte(0x2d); memarg1(w, L, 0, 0)
-    w.byte(0x04).byte(0x40)
-    w.byte(0x20).u32(3).byte(0x41).s32(2).byte(0x74).byte(0x20).u32(2).byte(0x36); memarg1(w, L, 2, L.listBase)
-    w.byte(0x20).u32(3).byte(0x41).s32(1).byte(0x6a).byte(0x21).u32(3)
+    w.byte(0x20).u32(0).byte(0x20).u32(4).byte(0x4f).byte(0x0d).byte(1) // i >= count → done
+    w.byte(0x20).u32(0).byte(0x28); memarg1(w, L, 2, L.listBase)
+    w.byte(0x22).u32(2).byte(0x41).byte(0).byte(0x3a); memarg1(w, L, 0, L.mapBase) // map[p] = 0
+    w.byte(0x20).u32(2).byte(0x20).u32(3).byte(0x49).byte(0x04).byte(0x40) // p < size
+    w.byte(0x20).u32(1).byte(0x20).u32(2).byte(0x36); memarg1(w, L, 2, L.listBase) // list[n] = p
+    w.byte(0x20).u32(1).byte(0x41).byte(4).byte(0x6a).byte(0x21).u32(1)
     w.byte(0x0b)
-    w.byte(0x20).u32(2).byte(0x41).s32(1).byte(0x6a).byte(0x22).u32(2).byte(0x20).u32(0).byte(0x41).s32(8).byte(0x6a).byte(0x49).byte(0x0d).byte(0) // ++p < i + 8
-    w.byte(0x0b)
-    w.byte(0x20).u32(0).byte(0x42).byte(0).byte(0x37); memarg1(w, L, 3, 0) // word = 0
-    w.byte(0x0b)
-    w.byte(0x20).u32(0).byte(0x41).s32(8).byte(0x6a).byte(0x21).u32(0).byte(0x0c).byte(0)
+    w.byte(0x20).u32(0).byte(0x41).byte(4).byte(0x6a).byte(0x21).u32(0).byte(0x0c).byte(0)
     w.byte(0x0b).byte(0x0b)
-    w.byte(0x20).u32(3)
+    w.byte(0x41).byte(0).byte(0x24).u32(L.g.count)
+    w.byte(0x20).u32(1).byte(0x41).byte(2).byte(0x76) // n / 4 (i32.shr_u)
   })
 }
 

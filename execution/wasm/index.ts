@@ -40,18 +40,23 @@
 //   `result.maxMemoryPages` (the option, capped by the module's declared maximum); the runtime
 //   reads the memory size after each message.
 // - Dirty pages (when the module has a memory and `dirtyPages` is not false): before every store
-//   the byte of the 4 KiB page holding its first byte and of the page holding its last byte are
-//   set to 1 (skipped when the store lies inside the page the same function invocation marked
-//   last, so collect only between messages), and memory.fill/copy/init mark their whole
-//   destination range, in the exported
-//   memory `__capsa_dirty_pages` (memory index 1, 32-bit, fixed size):
-//     bytes [0, dirtyPageCapacity): one byte per 4 KiB page of memory 0;
-//     bytes [dirtyListOffset, dirtyListOffset + 4 × n): filled by `__capsa_dirty_collect(): i32`,
-//     which returns n, writes the indices of the marked pages below the current memory size as
-//     ascending u32 little-endian values, and clears their marks. Call it after every message
-//     (after a trapped one too, discarding the list: marks are set before the store executes, so
-//     a store that traps out of bounds may leave a stray mark). Its cost is one 8-byte load per
-//     8 pages of memory plus a little per page written (a 4 GiB heap: 128 Ki loads, well under 1 ms).
+//   the pages holding its first and its last byte are marked (skipped when the store lies inside
+//   the page the same function invocation marked last), and memory.fill/copy/init mark their whole
+//   destination range. Marking a page tests its byte in the map; only when the byte is clear does
+//   it set the byte and append the page to the list (so a page the message already wrote costs a
+//   byte load). The state lives in the exported memory `__capsa_dirty_pages` (memory index 1,
+//   32-bit, fixed size) and the i32 global `__capsa_dirty_count`, the list's length in bytes:
+//     bytes [dirtyListOffset (0), + 4 × dirtyPageCapacity): the list, u32 little-endian page
+//     indices in the order first marked; each page is listed at most once, so it never fills;
+//     the last dirtyPageCapacity bytes of the memory: one byte per 4 KiB page of memory 0 (up to
+//     its maximum), so checking a stray index past them traps rather than reading the list.
+//   `__capsa_dirty_collect(): i32` clears the byte of every listed page, moves the listed pages
+//   below the current memory size to the front of the list, empties the list for the next
+//   message and returns their number n: read the indices at [dirtyListOffset, + 4 × n) (not
+//   sorted). Its work is a few instructions per page listed, whatever the heap size. Call it
+//   after every message (after a trapped one too, discarding the list: marks are set before the
+//   store executes, so a store that traps out of bounds may leave a stray mark; one past the end
+//   of memory is cleared, never reported, and one past the map is never recorded).
 // - `__capsa_memory` / `__capsa_table` re-export memory 0 and table 0 (when present) under fixed
 //   names, for the System API host (memory access, call_new callbacks by table index).
 // - Appended helper functions carry `__capsa_*` names in the `name` section so stack traces stay

@@ -198,10 +198,11 @@ describe('memory.grow hook', () => {
 })
 
 describe('dirty pages', () => {
-  // Collecting also clears the marks: each call returns the pages written since the previous one.
+  // Collecting also clears the marks: each call returns the pages written since the previous one,
+  // in the order they were first written (sorted here; duplicates would still show).
   const dirty = (e: Instance['exports'], r: ReturnType<typeof instrument>): number[] => {
     const count = (e.__capsa_dirty_collect as () => number)()
-    return [...new Uint32Array((e.__capsa_dirty_pages as WebAssembly.Memory).buffer, r.dirtyListOffset, count)]
+    return [...new Uint32Array((e.__capsa_dirty_pages as WebAssembly.Memory).buffer, r.dirtyListOffset, count)].sort((a, b) => a - b)
   }
   const reset = (e: Instance['exports']): void => void (e.__capsa_dirty_collect as () => number)()
 
@@ -242,6 +243,27 @@ describe('dirty pages', () => {
     trapOf(() => (e.store64 as (a: number) => void)(5 * 65536 - 4))
     reset(e)
     expect(dirty(e, r)).toEqual([])
+    // The stray mark past the end of memory (page 80) was cleared too: growing over it does not
+    // make it look written.
+    expect((e.grow as (n: number) => number)(1)).toBe(5)
+    expect(dirty(e, r)).toEqual([])
+  })
+
+  it('lists each page once however often it is written, in the order first written', async () => {
+    const { e, r } = await load(kernels)
+    begin(e, 10n ** 9n)
+    const store64 = e.store64 as (a: number) => void
+    for (const p of [7, 3, 7, 50, 3]) store64(p * 4096 + 16)
+    ;(e.fill as (d: number, n: number) => void)(2 * 4096, 6 * 4096)
+    const count = (e.__capsa_dirty_collect as () => number)()
+    expect([...new Uint32Array((e.__capsa_dirty_pages as WebAssembly.Memory).buffer, r.dirtyListOffset, count)]).toEqual([7, 3, 50, 2, 4, 5, 6])
+    // Every page of the largest memory fits in the list.
+    expect((e.grow as (n: number) => number)(5)).toBe(5)
+    ;(e.fill as (d: number, n: number) => void)(0, 10 * 65536)
+    store64(4096)
+    expect(dirty(e, r)).toEqual(Array.from({ length: 160 }, (_, i) => i))
+    expect(r.dirtyPageCapacity).toBe(160)
+    expect(dirty(e, r)).toEqual([])
   })
 
   it('works on memory64 modules', async () => {
@@ -256,6 +278,13 @@ describe('dirty pages', () => {
     expect(dirty(e, r)).toEqual([0, 1, 16, 17])
     expect((e.grow as (n: bigint) => bigint)(3n)).toBe(-1n)
     expect((e.grow as (n: bigint) => bigint)(2n)).toBe(2n)
+    // Stores outside the memory trap; their stray checks land past the page map (past the end
+    // of the dirty-pages memory) and must not add to or corrupt the list.
+    ;(e.st as (a: bigint) => void)(3n * 4096n)
+    trapOf(() => (e.st as (a: bigint) => void)(65n * 4096n))
+    trapOf(() => (e.st as (a: bigint) => void)((1n << 40n) + 5n * 4096n))
+    expect(r.dirtyPageCapacity).toBe(64)
+    expect(dirty(e, r)).toEqual([3])
   })
 })
 

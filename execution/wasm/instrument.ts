@@ -38,6 +38,8 @@ export const exportNames = {
   trapReason: '__capsa_trap_reason',
   dirtyMemory: '__capsa_dirty_pages',
   dirtyCollect: '__capsa_dirty_collect',
+  /** Length of the dirty list (an i32 global); exported so the runtime does not take it for canister state. */
+  dirtyCount: '__capsa_dirty_count',
   /** The canister's memory 0 and table 0 under fixed names (modules name their own exports freely, or not at all). */
   memory: '__capsa_memory',
   table: '__capsa_table',
@@ -50,7 +52,7 @@ export interface InstrumentResult {
   exports: typeof exportNames
   /** Whether dirty-page tracking was injected (needs a memory). */
   dirtyPages: boolean
-  /** Byte offset, in the dirty-pages memory, of the u32 list `__capsa_dirty_collect` fills. */
+  /** Byte offset, in the dirty-pages memory, of the u32 list of marked pages (`__capsa_dirty_collect` compacts it). */
   dirtyListOffset: number
   /** Number of 4 KiB pages the byte map covers. */
   dirtyPageCapacity: number
@@ -145,8 +147,9 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     memory64,
     dirtyMemory: info.memoryCount,
     listBase: 0,
+    mapBase: 0,
     maxPages,
-    g: { instructions: g0, depth: g0 + 1, reason: g0 + 2 },
+    g: { instructions: g0, depth: g0 + 1, reason: g0 + 2, count: withDirty ? g0 + 3 : -1 },
     f: { oom: firstHelper, charge32: firstHelper + 1, charge64: firstHelper + 2, grow: -1, mark: -1, bulk: -1, collect: -1 },
   }
   let next = firstHelper + 3
@@ -157,9 +160,11 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     L.f.collect = next++
   }
   const dirtyPageCapacity = withDirty ? Number(maxPages) * (limits.wasmPageBytes / limits.pageBytes) : 0
-  // The map is scanned in 8-byte words and the list is u32-aligned: the capacity is a multiple of 16.
-  L.listBase = dirtyPageCapacity
-  const dirtyMemPages = withDirty ? Math.ceil((L.listBase + 4 * dirtyPageCapacity) / limits.wasmPageBytes) : 0
+  // The list comes first, with room for every page of the map (a page enters it only when its byte
+  // goes from 0 to 1); the map ends exactly at the end of the memory, so checking a page index past
+  // it traps instead of reading other state.
+  const dirtyMemPages = withDirty ? Math.ceil((5 * dirtyPageCapacity) / limits.wasmPageBytes) : 0
+  L.mapBase = dirtyMemPages * limits.wasmPageBytes - dirtyPageCapacity
   const helpers = helperFunctions(L, hasMemory, withDirty)
 
   // --- code section
@@ -201,10 +206,11 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
       if (!withDirty) return copyOriginal(5)
       section(out, 5, extendVector(p, 5, 1, (w) => w.byte(0x01).u32(dirtyMemPages).u32(dirtyMemPages)))
     },
-    6: () => section(out, 6, extendVector(p, 6, 3, (w) => {
+    6: () => section(out, 6, extendVector(p, 6, withDirty ? 4 : 3, (w) => {
       w.byte(I64).byte(1).byte(0x42).s64(opts.initialInstructions ?? limits.maxInstructionsPerInstall).byte(0x0b)
       w.byte(I32).byte(1).byte(0x41).byte(0).byte(0x0b)
       w.byte(I32).byte(1).byte(0x41).byte(0).byte(0x0b)
+      if (withDirty) w.byte(I32).byte(1).byte(0x41).byte(0).byte(0x0b) // dirty list length
     })),
     7: () => {
       const extra: [string, number, number][] = [
@@ -214,7 +220,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
       ]
       if (hasMemory) extra.push([exportNames.memory, 2, 0])
       if (info.tableCount > 0) extra.push([exportNames.table, 1, 0])
-      if (withDirty) extra.push([exportNames.dirtyMemory, 2, L.dirtyMemory], [exportNames.dirtyCollect, 0, L.f.collect])
+      if (withDirty) extra.push([exportNames.dirtyMemory, 2, L.dirtyMemory], [exportNames.dirtyCollect, 0, L.f.collect], [exportNames.dirtyCount, 3, L.g.count])
       section(out, 7, extendVector(p, 7, extra.length, (w) => {
         for (const [name, kind, idx] of extra) w.name(name).byte(kind).u32(idx)
       }))
