@@ -53,3 +53,27 @@ describe('genesis', () => {
     expect(() => parseRegistry(JSON.stringify({ ...a.registry, rootKeyDer: 'abcd' }), 'r.json')).toThrow(/rootKeyDer/)
   })
 })
+
+describe('genesis command', () => {
+  it('writes a network with a node.json per node, and refuses to overwrite one without --force', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const dir = mkdtempSync(join(tmpdir(), 'capsa-genesis-cli-'))
+    const script = new URL('./genesis-main.ts', import.meta.url).pathname
+    try {
+      const run = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' })
+      const first = run('--nodes', '4', '--dir', dir, '--base-port', '45000')
+      expect(first.status).toBe(0)
+      expect(first.stdout).toContain('threshold 3')
+      const reg = loadRegistry(join(dir, 'registry.json'))
+      expect(reg.subnets[0].nodes.map((n) => n.http)).toEqual(['127.0.0.1:45001', '127.0.0.1:45003', '127.0.0.1:45005', '127.0.0.1:45007'])
+      const config = JSON.parse(readFileSync(join(dir, 'node-0-2', 'node.json'), 'utf8'))
+      expect(config).toEqual({ registry: '../registry.json', identity: 'identity.json', dataDir: 'data' })
+      const again = run('--nodes', '4', '--dir', dir)
+      expect(again.status).toBe(2)
+      expect(again.stderr).toMatch(/already holds a network; use --force/)
+      expect(run('--nodes', 'x', '--dir', dir).stderr).toMatch(/--nodes must be a whole number/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
