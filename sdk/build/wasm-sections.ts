@@ -2,19 +2,11 @@
 // appear anywhere after the header, so appending one at the end never disturbs the module's code.
 
 import { CapsaError } from '../../protocol/errors.ts'
+import { encodeUleb128 } from '../../protocol/leb128.ts'
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]
 
-function uleb128(n: number): number[] {
-  const out: number[] = []
-  do {
-    let byte = n & 0x7f
-    n = Math.floor(n / 128)
-    if (n !== 0) byte |= 0x80
-    out.push(byte)
-  } while (n !== 0)
-  return out
-}
+const uleb128 = (n: number): number[] => [...encodeUleb128(n)]
 
 /** Returns a copy of `wasm` with a custom section (id 0) named `name` holding `content` appended. */
 export function addCustomSection(wasm: Uint8Array, name: string, content: Uint8Array): Uint8Array<ArrayBuffer> {

@@ -103,3 +103,14 @@ export function runScenario(plan: ScenarioPlan, { maxMs = 180_000 }: { maxMs?: n
   }
   return { plan, ok: ok && error === undefined, error, reached: cluster.minDelivered(), virtualMs: cluster.nowMs, wallMs: performance.now() - start, cluster }
 }
+
+/** Runs `count` planned scenarios from seed `from`; returns one line per failure, with its replay command. */
+export function sweepFailures(from: number, count: number, heights = 3, horizonMs = 1500): string[] {
+  const failures: string[] = []
+  for (let seed = from; seed < from + count; seed++) {
+    const plan = planScenario(seed, heights, horizonMs)
+    const r = runScenario(plan, { maxMs: 120_000 })
+    if (!r.ok) failures.push(`seed ${seed} (${describePlan(plan)}): ${r.error}\nreplay: npm run sim -- --seed ${seed} --heights ${heights} --horizon ${horizonMs}`)
+  }
+  return failures
+}
