@@ -164,11 +164,13 @@ export class LiveInstance {
    *  instrumentation's marks are cleared, so each call starts a new message's set. */
   dirtyHeapPages(heap: PageMap, full = false): number[] {
     if (this.memory === undefined) return []
+    const host = [...this.api.hostWrites]
+    this.api.hostWrites.clear()
     const d = this.#dirty
     if (d !== undefined) {
       const count = d.collect()
       // The list is in first-write order; ascending keeps commits and rollbacks in page order.
-      if (!full) return Array.from(new Uint32Array(d.memory.buffer, d.listOffset, count).sort())
+      if (!full) return [...new Set([...new Uint32Array(d.memory.buffer, d.listOffset, count), ...host])].sort((a, b) => a - b)
     }
     const live = new Uint8Array(this.memory.buffer)
     const out: number[] = []

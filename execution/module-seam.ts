@@ -79,3 +79,23 @@ export function prepareModule(wasm: Uint8Array, opts: { instrument?: boolean } =
     .filter((name) => !Object.values(exportNames).includes(name as never))
   return { module, shape: { ...shape, memory64: original.memory64 }, globalExports, enhancedOrthogonalPersistence, instrumentation }
 }
+
+export interface ModuleMetadata {
+  /** `icp:public <name>` and `icp:private <name>` custom sections: name → content. */
+  readonly sections: ReadonlyMap<string, Uint8Array>
+  /** Names of the private ones, readable by controllers only. */
+  readonly private: ReadonlySet<string>
+}
+
+/** The certified metadata of an installed module (state/ puts it under /canister/<id>/metadata). */
+export function moduleMetadata(wasm: Uint8Array): ModuleMetadata {
+  const sections = new Map<string, Uint8Array>()
+  const priv = new Set<string>()
+  for (const s of parseModule(decompressIfGzip(wasm)).customSections) {
+    const m = /^icp:(public|private) (.*)$/su.exec(s.name)
+    if (m === null) continue
+    sections.set(m[2], s.data)
+    if (m[1] === 'private') priv.add(m[2])
+  }
+  return { sections, private: priv }
+}

@@ -136,6 +136,15 @@ export class SystemApi {
     const heap = this.#heap()
     if (dst + bytes.length > heap.length) throw contractViolation(`ic0.${name}: dst=${dst} + size=${bytes.length} exceeds the Wasm memory size of ${heap.length} bytes`)
     heap.set(bytes, dst)
+    this.#markHostWrite(dst, bytes.length)
+  }
+
+  /** Heap pages the host wrote (the `_copy` functions, stable reads): the instrumentation sees only
+   *  the module's own stores, so LiveInstance merges these into the dirty set of the message. */
+  readonly hostWrites = new Set<number>()
+
+  #markHostWrite(dst: number, size: number): void {
+    for (let p = Math.floor(dst / 4096), last = Math.floor((dst + size - 1) / 4096); p <= last; p++) this.hostWrites.add(p)
   }
 
   /** The spec's `_copy` idiom: blob[offset, offset+size) to memory[dst, dst+size). */
@@ -168,6 +177,7 @@ export class SystemApi {
       const heap = this.#heap()
       if (dst + Number(size) > heap.length) throw contractViolation(`ic0.${name}: dst=${dst} + size=${size} exceeds the Wasm memory size of ${heap.length} bytes`)
       this.state.stable.readBytes(Number(offset), Number(size), heap, dst)
+      this.#markHostWrite(dst, Number(size))
     }
     const stableGrow = (add: bigint, maxPages: bigint): bigint => {
       const old = this.fx.stableWasmPages

@@ -16,7 +16,13 @@ import { createGenesis } from './genesis.ts'
 import { LevelKvStore } from './kv/level.ts'
 import { consensusCrypto } from './node-keys.ts'
 import { SubnetNetwork, type SubnetPeer } from './p2p/network.ts'
-import { ReplicaApp } from './replica-app.ts'
+import { openReplicaApp, type ReplicaApp } from './replica-app.ts'
+import { prefixedKvStore } from './kv/prefixed.ts'
+import { ChannelMux, CHANNEL } from './p2p/channels.ts'
+import { StateSyncPeer } from './state-sync-peer.ts'
+import { subnetTreeInfos } from './registry.ts'
+import { CheckpointStore } from '../state/checkpoint.ts'
+import { principalFromText } from '../protocol/principal.ts'
 
 const MS = 1_000_000n
 const SIGNED = new Set(['proposal', 'notarizationShare', 'finalizationShare'])
@@ -52,6 +58,7 @@ describe('consensus over libp2p, four nodes in one process', () => {
     }
     const aborts = Array.from({ length: N }, () => new AbortController())
     const stores: LevelKvStore[] = []
+    const checkpointStores: CheckpointStore[] = []
     const drivers: ConsensusDriver<ReplicaApp>[] = []
     const fatal: unknown[] = []
     // Restart safety: a node's own proposal or notarization/finalization share may leave only once a
@@ -68,7 +75,10 @@ describe('consensus over libp2p, four nodes in one process', () => {
         for (const op of ops) if (op.type === 'put' && new TextDecoder().decode(op.key) === 'consensus/signed_up_to') marks[i] = new DataView(op.value.buffer, op.value.byteOffset, 8).getBigUint64(0)
       },
     })
-    const auditedNetwork = (i: number, net: SubnetNetwork): Transport<Uint8Array> => ({
+    // Consensus and state sync share each node's streams, as in the replica process.
+    const muxes = nets.map((net) => new ChannelMux(net))
+    const syncPeers: StateSyncPeer[] = []
+    const auditedNetwork = (i: number, net: Transport<Uint8Array>): Transport<Uint8Array> => ({
       onMessage: (h) => net.onMessage(h),
       send: (bytes, to) => {
         const m = decodeMessage(bytes)
@@ -80,21 +90,33 @@ describe('consensus over libp2p, four nodes in one process', () => {
         net.send(bytes, to)
       },
     })
-    const open = (i: number) =>
-      ConsensusDriver.open({
+    const open = async (i: number) => {
+      const appOptions = {
+        init: { subnetId: principalFromText(subnet.id), canisterRanges: subnet.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const) },
+        subnets: subnetTreeInfos(g.registry),
+        checkpoints: checkpointStores[i],
+        cupInterval: config.cupInterval,
+        stateSync: (h: bigint, hash: Uint8Array, signal: AbortSignal) => syncPeers[i].sync(h, hash, signal),
+        onFatal: (e: unknown) => fatal.push(e),
+      }
+      const { app, genesis } = await openReplicaApp(appOptions, stores[i], consensusCrypto(subnet, g.secrets[i]))
+      return ConsensusDriver.open({
         config,
         crypto: consensusCrypto(subnet, g.secrets[i]),
-        network: auditedNetwork(i, nets[i]),
+        network: auditedNetwork(i, muxes[i].channel(CHANNEL.consensus)),
         store: auditedStore(i, stores[i]),
-        genesis: genesisCup(0n),
-        createApp: (cup) => new ReplicaApp({ startHeight: cup.content.block.height, startHash: cup.content.stateHash }),
+        genesis,
+        createApp: () => app,
         signal: aborts[i].signal,
         onFatal: (e) => fatal.push(e),
       })
+    }
     for (let i = 0; i < N; i++) {
       const store = await LevelKvStore.open(join(dir, `node-${i}`))
       cleanup.push(() => store.close())
       stores.push(store)
+      checkpointStores.push(new CheckpointStore(prefixedKvStore(store, 'state/')))
+      syncPeers.push(new StateSyncPeer({ channel: muxes[i].channel(CHANNEL.stateSync), self: i, peers: N, store: checkpointStores[i], checkpointTree: (h) => drivers[i]?.app.checkpointTree(h) }))
       drivers.push(await open(i))
     }
     cleanup.push(async () => {
@@ -104,8 +126,9 @@ describe('consensus over libp2p, four nodes in one process', () => {
     for (const d of drivers) d.start()
 
     // Garbage from a member must be counted and dropped, not crash the receiver.
-    nets[0].send(Uint8Array.of(0xff, 0x00, 0x13), 1)
-    nets[0].send(encodeCbor({ t: 'artifact', a: { k: 'proposal' } }, { selfDescribe: false }), 1)
+    const consensus0 = muxes[0].channel(CHANNEL.consensus)
+    consensus0.send(Uint8Array.of(0xff, 0x00, 0x13), 1)
+    consensus0.send(encodeCbor({ t: 'artifact', a: { k: 'proposal' } }, { selfDescribe: false }), 1)
 
     const target = 6n
     await until(
@@ -131,6 +154,7 @@ describe('consensus over libp2p, four nodes in one process', () => {
     // computes the same state hashes.
     aborts[3].abort()
     await drivers[3].stop()
+    await drivers[3].app.flush()
     const saved = await loadConsensusState(stores[3], genesisCup(0n), consensusCrypto(subnet, g.secrets[3]))
     expect(saved.signedUpTo).toBe(drivers[3].node.signingHeight())
     expect(saved.cup.content.block.height).toBe(drivers[3].node.cup.content.block.height)
@@ -142,9 +166,12 @@ describe('consensus over libp2p, four nodes in one process', () => {
     drivers[3] = await open(3)
     expect(drivers[3].node.cup.content.block.height).toBe(saved.cup.content.block.height)
     drivers[3].start()
+    // Node 3 replays or state-syncs (to a CUP the others made meanwhile); then every node holds the
+    // state of a common height, and its hash is the same everywhere.
     const goal = others[0].app.lastHeight + 2n
-    await until(() => drivers.every((d) => d.app.lastHeight >= goal), 20_000, () => drivers.map((d) => d.node.debugHeights()).join('\n'))
-    const hashes = drivers.map((d) => toHex(d.app.stateHash(height(goal)) ?? new Uint8Array(0)))
+    await until(() => drivers.every((d) => d.app.lastHeight >= goal && !d.app.syncing), 30_000, () => drivers.map((d) => d.node.debugHeights()).join('\n'))
+    const common = drivers.reduce((m, d) => (d.app.lastHeight < m ? d.app.lastHeight : m), drivers[0].app.lastHeight)
+    const hashes = drivers.map((d) => toHex(d.app.stateHash(height(common)) ?? new Uint8Array(0)))
     expect(hashes[0]).toHaveLength(64)
     expect(new Set(hashes).size).toBe(1)
     expect(fatal).toEqual([])

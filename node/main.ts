@@ -1,6 +1,9 @@
 // The replica process: `capsa-node --config node.json`. It reads the registry and its identity file,
 // takes its data directory exclusively, joins its subnet over libp2p, runs consensus in real time and
-// serves the HTTP interface. Execution is not wired in yet: calls, queries and read_state answer 503.
+// serves the HTTP interface: calls go to the ingress pool and are gossiped, finalized blocks are
+// executed, the certified state answers synchronous calls and read_state, queries run on the executed
+// state. Checkpoints are written at every CUP height; a restarted node resumes from its CUP's
+// checkpoint or fetches it from peers.
 //
 // node.json (relative paths are relative to the file):
 //   { "registry": "../registry.json", "identity": "identity.json", "dataDir": "data",
@@ -14,13 +17,14 @@ import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ConsensusConfig } from '../consensus/types.ts'
 import { CapsaError } from '../protocol/errors.ts'
-import type { HttpBackend } from './http/backend.ts'
+import { requestId } from '../protocol/request-id.ts'
+import type { ReplicaApp as ReplicaAppType } from './replica-app.ts'
 import { lockDataDir, type DataDirLock } from './data-dir.ts'
 
 // Only what the data-directory lock needs is imported up front: a second process on a directory in
 // use is refused before it spends a second loading libp2p, fastify, LevelDB and the BLS code.
 async function loadModules() {
-  const [genesis, types, hash, principal, driver, genesisKeys, server, level, metrics, keys, network, registry, app] = await Promise.all([
+  const [genesis, types, hash, principal, driver, genesisKeys, server, level, metrics, keys, network, registry, app, backend, channels, prefixed, sync, checkpoint, envelope, cbor] = await Promise.all([
     import('../consensus/genesis.ts'),
     import('../consensus/types.ts'),
     import('../protocol/hash.ts'),
@@ -34,6 +38,13 @@ async function loadModules() {
     import('./p2p/network.ts'),
     import('./registry.ts'),
     import('./replica-app.ts'),
+    import('./replica-backend.ts'),
+    import('./p2p/channels.ts'),
+    import('./kv/prefixed.ts'),
+    import('./state-sync-peer.ts'),
+    import('../state/checkpoint.ts'),
+    import('../protocol/envelope.ts'),
+    import('../protocol/cbor.ts'),
   ])
   return {
     genesisCup: genesis.genesisCup, defaultConfig: types.defaultConfig, fromHex: hash.fromHex,
@@ -41,7 +52,10 @@ async function loadModules() {
     ConsensusDriver: driver.ConsensusDriver, systemClock: driver.systemClock, ed25519PrivateKeyFromSeed: genesisKeys.ed25519PrivateKeyFromSeed,
     createHttpServer: server.createHttpServer, LevelKvStore: level.LevelKvStore, replicaMetrics: metrics.replicaMetrics,
     consensusCrypto: keys.consensusCrypto, loadIdentity: keys.loadIdentity, placeInRegistry: keys.placeInRegistry,
-    SubnetNetwork: network.SubnetNetwork, loadRegistry: registry.loadRegistry, ReplicaApp: app.ReplicaApp,
+    SubnetNetwork: network.SubnetNetwork, loadRegistry: registry.loadRegistry, ReplicaApp: app.ReplicaApp, openReplicaApp: app.openReplicaApp,
+    subnetTreeInfos: registry.subnetTreeInfos, ReplicaBackend: backend.ReplicaBackend, ChannelMux: channels.ChannelMux, CHANNEL: channels.CHANNEL,
+    prefixedKvStore: prefixed.prefixedKvStore, StateSyncPeer: sync.StateSyncPeer, CheckpointStore: checkpoint.CheckpointStore,
+    loadConsensusState: driver.loadConsensusState, parseEnvelope: envelope.parseEnvelope, decodeCbor: cbor.decodeCbor,
   }
 }
 
@@ -157,22 +171,75 @@ export async function runNode(configPath: string): Promise<void> {
       listen,
     })
     closers.push(() => network.stop())
+    const mux = new m.ChannelMux(network)
 
     const metrics = m.replicaMetrics(self.id)
     const clock = m.systemClock()
     const abort = new AbortController()
+    const log = (line: string) => console.log(`capsa-node: ${line}`)
+    const subnetId = principalFromText(subnet.id)
+    const ranges = subnet.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const)
+    const checkpoints = new m.CheckpointStore(m.prefixedKvStore(store, 'state/'))
+    let app: ReplicaAppType | undefined
+    const syncPeer = new m.StateSyncPeer({
+      channel: mux.channel(m.CHANNEL.stateSync),
+      self: index,
+      peers: subnet.nodes.length,
+      store: checkpoints,
+      checkpointTree: (h) => app?.checkpointTree(h),
+      log,
+    })
+    let backend: InstanceType<typeof m.ReplicaBackend> | undefined
+    const appOptions = {
+      init: { subnetId, canisterRanges: ranges },
+      subnets: m.subnetTreeInfos(registry),
+      checkpoints,
+      cupInterval: cconfig.cupInterval,
+      stateSync: (h: bigint, hash: Uint8Array, signal: AbortSignal) => syncPeer.sync(h, hash, signal),
+      onDeliver: (_b: unknown, r: { executions: number; instructionsUsed: bigint }) => {
+        metrics.inc('capsa_executed_messages_total', r.executions)
+        metrics.inc('capsa_instructions_total', Number(r.instructionsUsed))
+      },
+      onFatal: (e: unknown) => {
+        console.error(`capsa-node: ${(e as Error).message}`)
+        void shutdown('fatal error', 1)
+      },
+      log,
+    }
+    const opened = await m.openReplicaApp(appOptions, store, crypto)
+    const { genesis, cupHeight } = opened
+    app = opened.app
+    closers.push(() => app?.flush())
+    closers.push(() => app?.close())
+
+    // Ingress from peers: parsed enough to know its id and expiry; the block validator checks the rest.
+    mux.channel(m.CHANNEL.ingress).onMessage((_from, bytes) => {
+      try {
+        const decoded = m.decodeCbor(bytes)
+        const env = m.parseEnvelope(decoded, 'call')
+        const content = (decoded as { content: Parameters<typeof requestId>[0] }).content
+        app?.ingress.add({ id: requestId(content), bytes: bytes.slice(), expiry: env.content.ingressExpiry })
+      } catch {
+        metrics.inc('capsa_ingress_gossip_dropped_total')
+      }
+    })
+
     // When each height became current (its parent notarized), for the finalization latency gauge.
     const currentSince = new Map<bigint, bigint>()
     let lastFinalized = 0n
+    let lastCertified = 0n
     const driver = await ConsensusDriver.open({
       config: cconfig,
       crypto,
-      network,
+      network: mux.channel(m.CHANNEL.consensus),
       store,
-      genesis: m.genesisCup(0n),
+      genesis,
       clock,
       signal: abort.signal,
-      createApp: (cup) => new ReplicaApp({ startHeight: cup.content.block.height, startHash: cup.content.stateHash }),
+      createApp: (c) => {
+        if (c.content.block.height !== cupHeight) throw new Error(`consensus started at CUP ${c.content.block.height}, the app at ${cupHeight}`)
+        return app!
+      },
       onStep: (d) => {
         const node = d.node
         const now = clock.now()
@@ -183,8 +250,13 @@ export async function runNode(configPath: string): Promise<void> {
           for (const h of currentSince.keys()) if (h <= node.finalizedHeight) currentSince.delete(h)
           lastFinalized = node.finalizedHeight
         }
+        if (node.certifiedHeight > lastCertified) {
+          lastCertified = node.certifiedHeight
+          backend?.onCertified()
+        }
         metrics.set('capsa_finalized_height', Number(node.finalizedHeight))
         metrics.set('capsa_certified_height', Number(node.certifiedHeight))
+        metrics.set('capsa_executed_height', Number(d.app.lastHeight))
         metrics.set('capsa_peers_connected', network.connectedPeers())
         metrics.set('capsa_ingress_pool_messages', d.app.ingress.size)
       },
@@ -198,25 +270,30 @@ export async function runNode(configPath: string): Promise<void> {
       return driver.stop()
     })
 
-    const notWired = (): never => {
-      throw new CapsaError('UNAVAILABLE', 'execution not wired yet: this node runs consensus only; calls, queries and read_state are not served')
-    }
     const rootKeyDer = fromHex(registry.rootKeyDer)
-    const subnetId = principalFromText(subnet.id)
-    const ranges = subnet.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const)
-    const backend: HttpBackend = {
-      now: () => clock.now(),
+    const ingressChannel = mux.channel(m.CHANNEL.ingress)
+    backend = new m.ReplicaBackend({
+      app: () => driver.app,
+      certified: () => {
+        // The newest certified height this node has executed and still keeps a tree for.
+        const node = driver.node
+        for (let h = node.certifiedHeight; h > 0n && h > node.certifiedHeight - 10n; h--) {
+          const tree = driver.app.tree(h)
+          const cert = node.pool.bucket(h)?.certification
+          if (tree !== undefined && cert !== undefined) return { height: h, tree, signature: cert.signature }
+        }
+        return undefined
+      },
       status: () => {
         const node = driver.node
-        return { rootKeyDer, healthy: node.finalizedHeight >= 1n, certifiedHeight: node.certifiedHeight, finalizedHeight: node.finalizedHeight }
+        return { healthy: node.certifiedHeight >= 1n && !driver.app.syncing, certifiedHeight: node.certifiedHeight, finalizedHeight: node.finalizedHeight, executedHeight: driver.app.lastHeight }
       },
-      subnetId: () => subnetId,
+      now: () => clock.now(),
+      rootKeyDer,
+      subnetId,
       hostsCanister: (id: Uint8Array) => m.canisterIdInRanges(id, ranges),
-      submitCall: async () => notWired(),
-      awaitCertifiedStatus: async () => notWired(),
-      query: async () => notWired(),
-      readState: async () => notWired(),
-    }
+      gossip: (msg) => ingressChannel.send(msg.bytes),
+    })
     const server = m.createHttpServer({ backend, nodeId: principalFromText(self.id), nodeSigningKey: m.ed25519PrivateKeyFromSeed(fromHex(identity.ed25519Seed)), metrics })
     closers.push(() => server.close())
     const address = await server.listen({ host: http.host, port: http.port })

@@ -60,5 +60,7 @@ export function replicaMetrics(nodeId: string): Metrics {
   m.define('capsa_executed_messages_total', 'counter', 'Messages executed by this replica')
   m.define('capsa_instructions_total', 'counter', 'Wasm instructions executed by this replica')
   m.define('capsa_http_requests_total', 'counter', 'HTTP requests served')
+  m.define('capsa_executed_height', 'gauge', 'Height of the latest executed batch')
+  m.define('capsa_ingress_gossip_dropped_total', 'counter', 'Ingress messages from peers that could not be parsed or pooled')
   return m
 }

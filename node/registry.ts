@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs'
 import { CapsaError } from '../protocol/errors.ts'
 import { fromHex, toHex } from '../protocol/hash.ts'
 import { principalFromText } from '../protocol/principal.ts'
+import { blsPublicKeyToDer } from '../protocol/bls.ts'
+import type { SubnetTreeInfo } from '../state/state-tree.ts'
 
 export interface RegistryNode {
   /** Principal text of selfAuthenticating(Ed25519 DER): the id clients see in query signatures. */
@@ -75,6 +77,21 @@ export function loadRegistry(path: string): Registry {
     throw new CapsaError('INVALID_ARGUMENT', `cannot read the registry ${path}: ${(e as Error).message}`)
   }
   return parseRegistry(text, path)
+}
+
+const ED25519_SPKI_PREFIX = fromHex('302a300506032b6570032100')
+
+/** Every subnet as the certified tree's /subnet/<id> shows it (keys DER-wrapped, ranges as principals). */
+export function subnetTreeInfos(r: Registry): { id: Uint8Array; info: SubnetTreeInfo }[] {
+  return r.subnets.map((s) => ({
+    id: principalFromText(s.id),
+    info: {
+      publicKeyDer: blsPublicKeyToDer(fromHex(s.publicKey)),
+      canisterRanges: s.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const),
+      nodes: s.nodes.map((n) => [principalFromText(n.id), Uint8Array.from([...ED25519_SPKI_PREFIX, ...fromHex(n.publicKey)])] as const),
+      type: s.type,
+    },
+  }))
 }
 
 function fromHexSafe(h: unknown): Uint8Array | undefined {

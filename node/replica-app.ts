@@ -1,55 +1,148 @@
-// The replica's application behind consensus, for now: blocks carry ingress messages from this node's
-// pool, and the state is a running SHA-256 of the delivered batches, so equal chains give equal state
-// hashes on every node and certification runs end to end. Execution replaces it later behind the same
-// interfaces (PayloadBuilder, PayloadValidator, BatchDelivery, StateHashSource).
+// The replica's application behind consensus: blocks carry ingress messages from the node's pool;
+// each finalized batch runs through execution (`executeRound`), the certified state tree is updated
+// from the round's result, and its root hash is the state hash consensus certifies. At every CUP
+// height the full state is snapshotted, its checkpoint manifest hash goes into that height's tree (so
+// a node that jumps to the CUP can verify a checkpoint fetched from peers), and the checkpoint is
+// written to LevelDB. A restarted node starts from the checkpoint of its CUP; a node without one
+// (or one that jumps to a newer CUP) state-syncs it from peers and replays the batches that arrived
+// meanwhile.
 
+import type { ConsensusCrypto } from '../consensus/crypto.ts'
+import { genesisCup } from '../consensus/genesis.ts'
+import type { CatchUpPackage } from '../consensus/types.ts'
+import { loadConsensusState } from './consensus-driver.ts'
+import type { KvStore } from '../protocol/interfaces.ts'
 import { ingressPayloadBuilder, ingressPayloadValidator } from '../consensus/ingress-payload.ts'
-import { encodeCbor } from '../protocol/cbor.ts'
+import { defaultSchedulerConfig, executeRound, newReplicatedState } from '../execution/index.ts'
+import type { ReplicatedState, ReplicatedStateInit, RoundResult, SchedulerConfig } from '../execution/index.ts'
 import type { Batch, BatchDelivery, BlockPayload, PayloadBuilder, PayloadValidator, StateHashSource } from '../protocol/consensus-types.ts'
-import { sha256, toHex } from '../protocol/hash.ts'
+import { CapsaError } from '../protocol/errors.ts'
+import { bytesEqual, toHex } from '../protocol/hash.ts'
 import type { Height, TimeNs } from '../protocol/ids.ts'
 import { limits } from '../protocol/limits.ts'
+import { CertifiedState } from '../state/certified-state.ts'
+import type { CheckpointStore } from '../state/checkpoint.ts'
+import { IngressHistory } from '../state/ingress-history.ts'
+import type { StateSnapshot } from '../state/manifest.ts'
+import { restoreReplicatedState, snapshotReplicatedState } from '../state/replicated-snapshot.ts'
+import type { SubnetTreeInfo } from '../state/state-tree.ts'
+import type { MapNode } from '../state/tree.ts'
 import { IngressPool } from './ingress-pool.ts'
 
-export function batchDigest(b: Batch): Uint8Array {
-  return sha256(encodeCbor({ height: b.height, time: b.time, randomness: b.randomness, messages: b.messages.map((m) => [m.id, m.bytes]) }, { selfDescribe: false }))
-}
+const HISTORY_BLOB = 'certified/ingress_history'
+/** Batches finalized while a state sync runs wait here; beyond this the node cannot keep up. */
+const MAX_PENDING_BATCHES = 10_000
+const SYNC_RETRY_MS = 1_000
 
 export interface ReplicaAppOptions {
-  /** Where the app starts: the CUP consensus starts from. */
-  startHeight: bigint
-  startHash: Uint8Array
+  init: ReplicatedStateInit
+  /** Every subnet of the network, as /subnet certifies it. */
+  subnets: readonly { id: Uint8Array; info: SubnetTreeInfo }[]
+  checkpoints: CheckpointStore
+  /** Heights that are multiples of this get a checkpoint (consensus makes its CUPs there). */
+  cupInterval: bigint
   ingress?: IngressPool
-  /** State hashes kept in memory; certification of older heights is no longer possible. */
-  keepHashes?: number
-  onDeliver?: (batch: Batch, stateHash: Uint8Array) => void
+  scheduler?: SchedulerConfig
+  /** Trees kept for certification and read_state (heights below the newest minus this are dropped). */
+  keepTrees?: number
+  /** Fetches the checkpoint at `height` whose tree hashes to `stateHash` into `checkpoints` (from peers). */
+  stateSync?: (height: bigint, stateHash: Uint8Array, signal: AbortSignal) => Promise<void>
+  onDeliver?: (batch: Batch, result: RoundResult, tree: MapNode) => void
+  /** The app cannot continue (a checkpoint write failed): the node must stop. */
+  onFatal?: (error: unknown) => void
+  log?: (line: string) => void
+}
+
+interface SyncJob {
+  height: bigint
+  stateHash: Uint8Array
+  abort: AbortController
+  pending: Batch[]
+}
+
+interface Execution {
+  state: ReplicatedState
+  certified: CertifiedState
 }
 
 export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelivery, StateHashSource {
   readonly ingress: IngressPool
   lastHeight: bigint
-  lastHash: Uint8Array
   syncs = 0
-  readonly #hashes = new Map<bigint, Uint8Array>()
+  #exec: Execution
+  readonly #opts: ReplicaAppOptions
+  readonly #trees = new Map<bigint, MapNode>()
+  // Trees of the last checkpoint heights, kept beyond `keepTrees`: peers that state-sync ask for a
+  // witness of the checkpoint manifest hash at a CUP height.
+  readonly #checkpointTrees = new Map<bigint, MapNode>()
   readonly #keep: bigint
-  readonly #onDeliver: ReplicaAppOptions['onDeliver']
-  // Delivered message ids with their batch time. An id leaves the history only once no block can
-  // carry it any more (its expiry is at most TTL + drift after any block time that accepted it), and
-  // the cut-off derives from batch times, so every node keeps the same history.
-  readonly #history = new Map<string, bigint>()
+  // Delivered message ids with their batch time, for payload validation of blocks above the state:
+  // an id leaves once no block can carry it any more (derived from batch times, so every node agrees).
+  readonly #recent = new Map<string, bigint>()
   readonly #builder: PayloadBuilder
   readonly #validator: PayloadValidator
+  #writes: Promise<unknown> = Promise.resolve()
+  #sync: SyncJob | undefined
 
-  constructor(opts: ReplicaAppOptions) {
+  private constructor(opts: ReplicaAppOptions, exec: Execution, height: bigint) {
+    this.#opts = opts
     this.ingress = opts.ingress ?? new IngressPool()
-    this.lastHeight = opts.startHeight
-    this.lastHash = opts.startHash
-    this.#hashes.set(opts.startHeight, opts.startHash)
-    this.#keep = BigInt(opts.keepHashes ?? 200)
-    this.#onDeliver = opts.onDeliver
-    const inHistory = (id: Uint8Array) => this.#history.has(toHex(id))
-    this.#builder = ingressPayloadBuilder(this.ingress, inHistory)
-    this.#validator = ingressPayloadValidator(inHistory)
+    this.#exec = exec
+    this.lastHeight = height
+    this.#trees.set(height, exec.certified.tree)
+    if (height > 0n) this.#keepCheckpointTree(height, exec.certified.tree)
+    this.#keep = BigInt(opts.keepTrees ?? 200)
+    const seen = (id: Uint8Array) => this.#recent.has(toHex(id)) || this.#exec.state.ingress.has(toHex(id))
+    this.#builder = ingressPayloadBuilder(this.ingress, seen)
+    this.#validator = ingressPayloadValidator(seen)
+  }
+
+  /** The state at genesis: no canisters, the subnets certified; its tree hash goes into the genesis CUP. */
+  static genesis(opts: ReplicaAppOptions): ReplicaApp {
+    const state = newReplicatedState(opts.init)
+    const certified = new CertifiedState({ subnets: opts.subnets })
+    certified.load(state)
+    return new ReplicaApp(opts, { state, certified }, 0n)
+  }
+
+  /**
+   * The app at a CUP: genesis, the local checkpoint of the CUP's height, or (neither present, or the
+   * checkpoint does not reproduce the CUP's state hash) a state sync from peers started right away.
+   */
+  static async open(opts: ReplicaAppOptions, cupHeight: bigint, cupStateHash: Uint8Array): Promise<ReplicaApp> {
+    const genesis = ReplicaApp.genesis(opts)
+    if (cupHeight === 0n) return genesis
+    const loaded = await opts.checkpoints.load(cupHeight).catch((e: unknown) => {
+      opts.log?.(`checkpoint at height ${cupHeight} is unusable (${(e as Error).message}); fetching it from peers`)
+      return undefined
+    })
+    if (loaded !== undefined) {
+      const exec = ReplicaApp.restore(opts, loaded.snapshot, loaded.info.hash)
+      if (bytesEqual(exec.certified.tree.hash, cupStateHash)) return new ReplicaApp(opts, exec, cupHeight)
+      opts.log?.(`checkpoint at height ${cupHeight} does not reproduce the CUP's state hash; fetching it from peers`)
+    }
+    genesis.syncTo(cupHeight as Height, cupStateHash)
+    return genesis
+  }
+
+  static restore(opts: ReplicaAppOptions, snapshot: StateSnapshot, manifestHash: Uint8Array): Execution {
+    const state = restoreReplicatedState(snapshot, opts.init)
+    const historyBytes = snapshot.blobs.get(HISTORY_BLOB)
+    if (historyBytes === undefined) throw new CapsaError('STATE_CORRUPT', `checkpoint at height ${snapshot.height} has no ${HISTORY_BLOB}`)
+    const certified = new CertifiedState({ subnets: opts.subnets, history: IngressHistory.decode(historyBytes) })
+    certified.load(state)
+    certified.setCheckpointManifest(manifestHash)
+    return { state, certified }
+  }
+
+  get state(): ReplicatedState {
+    return this.#exec.state
+  }
+  get certified(): CertifiedState {
+    return this.#exec.certified
+  }
+  get syncing(): boolean {
+    return this.#sync !== undefined
   }
 
   build(height: Height, time: TimeNs, past: readonly BlockPayload[]): BlockPayload {
@@ -61,32 +154,131 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
   }
 
   deliver(batch: Batch): void {
-    if (batch.height !== this.lastHeight + 1n) throw new Error(`batch ${batch.height} delivered out of order (last ${this.lastHeight})`)
-    const hash = sha256(this.lastHash, batchDigest(batch))
-    this.#hashes.set(batch.height, hash)
-    this.#hashes.delete(batch.height - this.#keep)
-    this.lastHeight = batch.height
-    this.lastHash = hash
-    for (const m of batch.messages) this.#history.set(toHex(m.id), batch.time)
-    const horizon = batch.time - limits.maxIngressTtlNs - limits.ingressExpiryDriftNs
-    for (const [id, t] of this.#history) {
-      if (t >= horizon) break // insertion order is batch order, so the rest is newer
-      this.#history.delete(id)
+    this.#remember(batch)
+    if (this.#sync !== undefined) {
+      if (this.#sync.pending.length >= MAX_PENDING_BATCHES) throw new CapsaError('OVERLOADED', `state sync to height ${this.#sync.height} is too slow: ${MAX_PENDING_BATCHES} batches wait`)
+      this.#sync.pending.push(batch)
+      return
     }
-    this.ingress.purge(batch.time, batch.messages.map((m) => m.id))
-    this.#onDeliver?.(batch, hash)
+    this.#execute(batch)
   }
 
-  /** Jumps to a CUP's state: the running hash needs nothing but the certified hash itself. */
+  #execute(batch: Batch): void {
+    if (batch.height !== this.lastHeight + 1n) throw new Error(`batch ${batch.height} delivered out of order (last ${this.lastHeight})`)
+    const { state, certified } = this.#exec
+    const result = executeRound(state, batch, this.#opts.scheduler ?? defaultSchedulerConfig)
+    let tree = certified.commit(state, result)
+    if (batch.height % this.#opts.cupInterval === 0n) {
+      tree = this.#checkpoint(batch.height)
+      this.#keepCheckpointTree(batch.height, tree)
+    }
+    this.#trees.set(batch.height, tree)
+    this.#trees.delete(batch.height - this.#keep)
+    this.lastHeight = batch.height
+    this.#opts.onDeliver?.(batch, result, tree)
+  }
+
+  // The snapshot and its manifest hash are taken now (the tree of this height certifies the hash);
+  // the write itself goes to disk in the background, in height order.
+  #checkpoint(height: bigint): MapNode {
+    const { state, certified } = this.#exec
+    const snapshot = snapshotReplicatedState(state, new Map([[HISTORY_BLOB, certified.history.encode()]]))
+    const prepared = this.#opts.checkpoints.prepare(snapshot)
+    this.#writes = this.#writes
+      .then(() => this.#opts.checkpoints.writePrepared(prepared))
+      .catch((e: unknown) => this.#opts.onFatal?.(new CapsaError('STATE_CORRUPT', `writing the checkpoint at height ${height} failed: ${(e as Error).message}`, undefined, { cause: e })))
+    return certified.setCheckpointManifest(prepared.hash)
+  }
+
+  #remember(batch: Batch): void {
+    for (const m of batch.messages) this.#recent.set(toHex(m.id), batch.time)
+    const horizon = batch.time - limits.maxIngressTtlNs - limits.ingressExpiryDriftNs
+    for (const [id, t] of this.#recent) {
+      if (t >= horizon) break // insertion order is batch order, so the rest is newer
+      this.#recent.delete(id)
+    }
+    this.ingress.purge(batch.time, batch.messages.map((m) => m.id))
+  }
+
+  /** Consensus jumped to a CUP above the executed height: fetch its checkpoint, then replay. */
   syncTo(height: Height, stateHash: Uint8Array): void {
-    this.#hashes.clear()
-    this.#hashes.set(height, stateHash)
+    this.#sync?.abort.abort()
+    const sync: SyncJob = { height, stateHash, abort: new AbortController(), pending: [] }
+    this.#sync = sync
+    this.#trees.clear()
     this.lastHeight = height
-    this.lastHash = stateHash
     this.syncs++
+    void this.#runSync(sync)
+  }
+
+  async #runSync(sync: SyncJob): Promise<void> {
+    const { height, stateHash, abort } = sync
+    for (let attempt = 1; !abort.signal.aborted; attempt++) {
+      try {
+        let loaded = await this.#opts.checkpoints.load(height).catch(() => undefined)
+        if (loaded === undefined) {
+          if (this.#opts.stateSync === undefined) throw new CapsaError('UNAVAILABLE', 'no state sync configured')
+          this.#opts.log?.(`state sync: fetching the checkpoint at height ${height} from peers (attempt ${attempt})`)
+          await this.#opts.stateSync(height, stateHash, abort.signal)
+          loaded = await this.#opts.checkpoints.load(height)
+          if (loaded === undefined) throw new CapsaError('STATE_SYNC_INVALID', `state sync finished without a checkpoint at height ${height}`)
+        }
+        const exec = ReplicaApp.restore(this.#opts, loaded.snapshot, loaded.info.hash)
+        if (!bytesEqual(exec.certified.tree.hash, stateHash)) throw new CapsaError('STATE_SYNC_INVALID', `the checkpoint at height ${height} does not reproduce the certified state hash`)
+        if (abort.signal.aborted) return
+        this.#exec = exec
+        this.#trees.set(height, exec.certified.tree)
+        this.#keepCheckpointTree(height, exec.certified.tree)
+        this.#sync = undefined
+        this.#opts.log?.(`state sync: at height ${height}; replaying ${sync.pending.length} batches`)
+        for (const b of sync.pending) this.#execute(b)
+        return
+      } catch (e) {
+        if (abort.signal.aborted) return
+        this.#opts.log?.(`state sync to height ${height} failed: ${(e as Error).message}; retrying`)
+        await new Promise((r) => setTimeout(r, SYNC_RETRY_MS))
+      }
+    }
   }
 
   stateHash(height: Height): Uint8Array | undefined {
-    return this.#hashes.get(height)
+    return this.#trees.get(height)?.hash
   }
+
+  /** The certified tree of an executed height still kept. */
+  tree(height: bigint): MapNode | undefined {
+    return this.#trees.get(height)
+  }
+
+  #keepCheckpointTree(height: bigint, tree: MapNode): void {
+    this.#checkpointTrees.set(height, tree)
+    for (const h of this.#checkpointTrees.keys()) if (this.#checkpointTrees.size > 2 && h < height) this.#checkpointTrees.delete(h)
+  }
+
+  /** The tree of a recent checkpoint height (it certifies that checkpoint's manifest hash). */
+  checkpointTree(height: bigint): MapNode | undefined {
+    return this.#checkpointTrees.get(height)
+  }
+
+  /** Resolves once every checkpoint write started so far is on disk. */
+  async flush(): Promise<void> {
+    await this.#writes
+  }
+
+  close(): void {
+    this.#sync?.abort.abort()
+  }
+}
+
+/**
+ * The app a replica starts with, and the genesis CUP (whose state hash is the genesis tree's): at
+ * genesis on a fresh store, else at the CUP consensus persisted in `consensusStore`.
+ */
+export async function openReplicaApp(opts: ReplicaAppOptions, consensusStore: KvStore, crypto: ConsensusCrypto): Promise<{ app: ReplicaApp; genesis: CatchUpPackage; cupHeight: bigint }> {
+  const genesisApp = ReplicaApp.genesis(opts)
+  const genesis = genesisCup(0n, genesisApp.stateHash(0n as Height)!)
+  const { cup } = await loadConsensusState(consensusStore, genesis, crypto)
+  const cupHeight = cup.content.block.height
+  const app = cupHeight === 0n ? genesisApp : await ReplicaApp.open(opts, cupHeight, cup.content.stateHash)
+  return { app, genesis, cupHeight }
 }

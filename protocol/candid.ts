@@ -1,7 +1,8 @@
 // Candid through @dfinity/candid, with the two things the replica needs on top: decoding never throws
 // an untyped error (network input), and decoding works on any view of a buffer. IDL.decode in 3.4.3
 // ignores a view's byteOffset, so a subarray of a larger message decodes garbage or fails with
-// "Wrong magic number"; we copy such views first.
+// "Wrong magic number"; we copy such views first (with the Uint8Array constructor: a Buffer's own
+// `slice` returns another view, and bytes from the network or fastify are often Buffers).
 
 import { IDL } from '@dfinity/candid'
 import { CapsaError } from './errors.ts'
@@ -9,7 +10,7 @@ import { CapsaError } from './errors.ts'
 export { IDL }
 
 export function decodeCandid(types: IDL.Type[], bytes: Uint8Array): unknown[] {
-  const view = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+  const view = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
   try {
     return IDL.decode(types, view)
   } catch (e) {

@@ -31,6 +31,7 @@ export const manifestKey = (h: bigint): Uint8Array => key('m', u64(h))
 const hashKey = (h: bigint): Uint8Array => key('d', u64(h))
 const printable = (k: Uint8Array): string => `${String.fromCharCode(k[0])}/${toHex(k.subarray(1))}`
 
+export interface PreparedCheckpoint { manifest: Manifest; built: ReadonlyMap<string, { hash: Uint8Array; bytes: Uint8Array }>; hash: Uint8Array }
 export interface CheckpointInfo { height: bigint; manifest: Manifest; manifestBytes: Uint8Array; hash: Uint8Array }
 
 function corrupt(k: Uint8Array, what: string): never {
@@ -122,6 +123,26 @@ export class CheckpointStore {
     if (prev && snap.height <= prev.height) throw new CapsaError('INVALID_ARGUMENT', `checkpoint height ${snap.height} is not above the latest ${prev.height}`)
     const { manifest, built } = buildManifest(snap, this.chunkPages, prev?.manifest, prev ? dirty : undefined)
     return this.commit(manifest, (h) => built.get(toHex(h))?.bytes)
+  }
+
+  /**
+   * The manifest (and its hash) of `snap`, computed now, without touching the store: a replica puts
+   * the hash into the certified tree of the height before the write reaches disk. Hash every chunk
+   * (no `dirty` shortcut), since the write it feeds may overtake no other.
+   */
+  prepare(snap: StateSnapshot): PreparedCheckpoint {
+    const { manifest, built } = buildManifest(snap, this.chunkPages)
+    return { manifest, built, hash: manifestHash(encodeManifest(manifest)) }
+  }
+
+  /** Writes a prepared checkpoint unless the store already holds one at or above its height. */
+  async writePrepared(p: PreparedCheckpoint): Promise<CheckpointInfo | undefined> {
+    await this.open()
+    const prev = this.latest()
+    // A replica replaying heights it had checkpointed before a crash prepares the same checkpoints
+    // again (execution is deterministic); the store keeps the newer one it has.
+    if (prev && p.manifest.height <= prev.height) return undefined
+    return this.commit(p.manifest, (h) => p.built.get(toHex(h))?.bytes)
   }
 
   /** Adopts a checkpoint whose chunks were fetched and verified elsewhere (state sync). */

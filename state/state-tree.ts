@@ -41,6 +41,8 @@ export interface CanisterTreeInfo {
   controllers: readonly Uint8Array[]
   /** Custom section name (without the `icp:public `/`icp:private ` prefix) → content. */
   metadata?: ReadonlyMap<string, Uint8Array>
+  /** What the canister set with ic0.certified_data_set (the IC certifies it from creation on, empty at first). */
+  certifiedData?: Uint8Array
 }
 
 export interface SubnetTreeInfo {
@@ -79,6 +81,7 @@ export function removeRequestStatus(root: MapNode, rid: Uint8Array): MapNode {
 export function canisterNode(info: CanisterTreeInfo): MapNode {
   let m = setLeaf(EMPTY_MAP, [LABEL.controllers], encodeControllers(info.controllers))
   if (info.moduleHash) m = setLeaf(m, [LABEL.moduleHash], info.moduleHash)
+  if (info.certifiedData) m = setLeaf(m, [LABEL.certifiedData], info.certifiedData)
   for (const [name, content] of info.metadata ?? []) m = setLeaf(m, [LABEL.metadata, utf8(name)], content)
   return m
 }

@@ -22,6 +22,8 @@ export interface NodeStatus {
   healthy: boolean
   certifiedHeight: bigint
   finalizedHeight: bigint
+  /** The last height whose batch this node executed. */
+  executedHeight?: bigint
 }
 
 export interface HttpBackend {
@@ -39,4 +41,6 @@ export interface HttpBackend {
   query(query: AuthenticatedRequest<QueryContent>): Promise<QueryOutcome>
   /** A certificate revealing `paths` (and /time); throws CapsaError READ_STATE_FORBIDDEN for paths the sender may not read. */
   readState(request: AuthenticatedRequest<ReadStateContent>, scope: 'canister' | 'subnet'): Promise<Uint8Array>
+  /** This node's state hash at an executed height it still keeps (operators compare nodes with it). */
+  stateHash?(height: bigint): Uint8Array | undefined
 }

@@ -130,7 +130,7 @@ describe('observability', () => {
     try {
       const h = await server.inject({ method: 'GET', url: '/_/health' })
       expect(h.statusCode).toBe(200)
-      expect(h.json()).toEqual({ healthy: true, finalizedHeight: '8', certifiedHeight: '7' })
+      expect(h.json()).toEqual({ healthy: true, finalizedHeight: '8', certifiedHeight: '7', executedHeight: '8' })
       const m = await server.inject({ method: 'GET', url: '/metrics' })
       expect(m.body).toContain('capsa_finalized_height{node="node-a"} 12')
       expect(m.body).toMatch(/capsa_http_requests_total\{node="node-a"\} [1-9]/)

@@ -79,7 +79,15 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(opts.metrics?.render() ?? ''))
   app.get('/_/health', async (_req, reply) => {
     const s = backend.status()
-    return reply.code(s.healthy ? 200 : 503).type('application/json').send({ healthy: s.healthy, finalizedHeight: String(s.finalizedHeight), certifiedHeight: String(s.certifiedHeight) })
+    return reply.code(s.healthy ? 200 : 503).type('application/json').send({ healthy: s.healthy, finalizedHeight: String(s.finalizedHeight), certifiedHeight: String(s.certifiedHeight), executedHeight: String(s.executedHeight ?? s.finalizedHeight) })
+  })
+
+  app.get('/_/state_hash/:height', async (req, reply) => {
+    const text = (req.params as { height: string }).height
+    if (!/^\d{1,19}$/.test(text)) throw new HttpError(400, `height must be a decimal number, got ${JSON.stringify(text)}`)
+    const hash = backend.stateHash?.(BigInt(text))
+    if (hash === undefined) throw new HttpError(404, `this node keeps no state at height ${text}`)
+    return reply.type('application/json').send({ height: text, stateHash: Buffer.from(hash).toString('hex') })
   })
 
   app.get('/api/v2/status', async (_req, reply) => {
@@ -99,8 +107,10 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   function decode(req: FastifyRequest, expected: RequestType, scope: 'canister' | 'subnet') {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
     if (type !== CBOR) throw new HttpError(400, `unexpected content type ${JSON.stringify(type)}: requests must be ${CBOR}`)
-    const body = req.body
-    if (!(body instanceof Uint8Array) || body.length === 0) throw new HttpError(400, 'empty request body')
+    if (!(req.body instanceof Uint8Array) || req.body.length === 0) throw new HttpError(400, 'empty request body')
+    // A plain copy, not the Buffer: small Buffers are views into Node's shared allocation pool, and an
+    // admitted call's bytes live on in the ingress pool and in blocks.
+    const body = new Uint8Array(req.body)
     const ecidText = (req.params as { id: string }).id
     let effectiveId: Uint8Array
     try {
