@@ -48,6 +48,13 @@ export function anonymousIngress(c: CallSpec): IngressMessage {
   return { id: requestId(body), bytes: encodeCbor({ content: body }) }
 }
 
+/** An unsigned envelope from any sender: consensus checked signatures before the batch, and
+ *  execution trusts the sender field of a batch message. */
+export function unsignedIngress(c: CallSpec): IngressMessage {
+  const body = content(c)
+  return { id: requestId(body), bytes: encodeCbor({ content: body }) }
+}
+
 interface SigningIdentity {
   getPrincipal(): { toUint8Array(): Uint8Array }
   transformRequest(r: unknown): Promise<unknown>

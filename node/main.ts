@@ -24,7 +24,7 @@ import { lockDataDir, type DataDirLock } from './data-dir.ts'
 // Only what the data-directory lock needs is imported up front: a second process on a directory in
 // use is refused before it spends a second loading libp2p, fastify, LevelDB and the BLS code.
 async function loadModules() {
-  const [genesis, types, hash, principal, driver, genesisKeys, server, level, metrics, keys, network, registry, app, backend, channels, prefixed, sync, checkpoint, envelope, cbor] = await Promise.all([
+  const [genesis, types, hash, principal, driver, genesisKeys, server, level, metrics, keys, network, registry, app, backend, channels, prefixed, sync, checkpoint, envelope, cbor, pinoModule, packs] = await Promise.all([
     import('../consensus/genesis.ts'),
     import('../consensus/types.ts'),
     import('../protocol/hash.ts'),
@@ -45,6 +45,8 @@ async function loadModules() {
     import('../state/checkpoint.ts'),
     import('../protocol/envelope.ts'),
     import('../protocol/cbor.ts'),
+    import('pino'),
+    import('./kv/chunk-packs.ts'),
   ])
   return {
     genesisCup: genesis.genesisCup, defaultConfig: types.defaultConfig, fromHex: hash.fromHex,
@@ -55,7 +57,7 @@ async function loadModules() {
     SubnetNetwork: network.SubnetNetwork, loadRegistry: registry.loadRegistry, ReplicaApp: app.ReplicaApp, openReplicaApp: app.openReplicaApp,
     subnetTreeInfos: registry.subnetTreeInfos, ReplicaBackend: backend.ReplicaBackend, ChannelMux: channels.ChannelMux, CHANNEL: channels.CHANNEL,
     prefixedKvStore: prefixed.prefixedKvStore, StateSyncPeer: sync.StateSyncPeer, CheckpointStore: checkpoint.CheckpointStore,
-    loadConsensusState: driver.loadConsensusState, parseEnvelope: envelope.parseEnvelope, decodeCbor: cbor.decodeCbor,
+    loadConsensusState: driver.loadConsensusState, parseEnvelope: envelope.parseEnvelope, decodeCbor: cbor.decodeCbor, pino: pinoModule.pino, ChunkPacks: packs.ChunkPacks,
   }
 }
 
@@ -69,6 +71,10 @@ export interface NodeConfig {
   /** How often the node logs its heights (0: never). */
   progressLogMs?: number
 }
+
+// Structured logs (pino, one JSON object per line) once the node knows its id; plain text before that.
+interface NodeLog { info(msg: string): void; error(msg: string): void }
+let logger: NodeLog = { info: (m) => console.log(`capsa-node: ${m}`), error: (m) => console.error(`capsa-node: ${m}`) }
 
 const SHUTDOWN_LIMIT_MS = 5_000
 const PROGRESS_EVERY_MS = 10_000
@@ -136,15 +142,15 @@ export async function runNode(configPath: string): Promise<void> {
   const { ConsensusDriver, LevelKvStore, ReplicaApp, SubnetNetwork, fromHex, principalFromText } = m
   const closers: (() => Promise<void> | void)[] = [() => lock.release()]
   const closeAll = async () => {
-    for (const c of closers.reverse().splice(0)) await Promise.resolve().then(c).catch((e) => console.error(`capsa-node: while closing: ${(e as Error).message}`))
+    for (const c of closers.reverse().splice(0)) await Promise.resolve().then(c).catch((e) => logger.error(`while closing: ${(e as Error).message}`))
   }
   let shuttingDown = false
   const shutdown = async (why: string, code: number) => {
     if (shuttingDown) return
     shuttingDown = true
-    console.log(`capsa-node: shutting down (${why})`)
+    logger.info(`shutting down (${why})`)
     setTimeout(() => {
-      console.error(`capsa-node: shutdown took longer than ${SHUTDOWN_LIMIT_MS} ms; exiting`)
+      logger.error(`shutdown took longer than ${SHUTDOWN_LIMIT_MS} ms; exiting`)
       lock.release()
       process.exit(code || 1)
     }, SHUTDOWN_LIMIT_MS).unref()
@@ -157,6 +163,8 @@ export async function runNode(configPath: string): Promise<void> {
     const identity = m.loadIdentity(config.identity)
     const { subnet, index } = m.placeInRegistry(registry, identity)
     const self = subnet.nodes[index]
+    const p = m.pino({ base: { node: self.id, pid: process.pid } }, m.pino.destination({ sync: true }))
+    logger = { info: (msg) => p.info(msg), error: (msg) => p.error(msg) }
     const crypto = m.consensusCrypto(subnet, identity)
     const cconfig = consensusConfig(m.defaultConfig, subnet.nodes.length, config.consensus)
     const http = hostPort(config.http ?? self.http, 'http')
@@ -176,10 +184,12 @@ export async function runNode(configPath: string): Promise<void> {
     const metrics = m.replicaMetrics(self.id)
     const clock = m.systemClock()
     const abort = new AbortController()
-    const log = (line: string) => console.log(`capsa-node: ${line}`)
+    const log = (line: string) => logger.info(line)
     const subnetId = principalFromText(subnet.id)
     const ranges = subnet.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const)
-    const checkpoints = new m.CheckpointStore(m.prefixedKvStore(store, 'state/'))
+    const bodies = await m.ChunkPacks.open(join(config.dataDir, 'chunks'))
+    closers.push(() => bodies.close())
+    const checkpoints = new m.CheckpointStore(m.prefixedKvStore(store, 'state/'), { bodies })
     let app: ReplicaAppType | undefined
     const syncPeer = new m.StateSyncPeer({
       channel: mux.channel(m.CHANNEL.stateSync),
@@ -201,7 +211,7 @@ export async function runNode(configPath: string): Promise<void> {
         metrics.inc('capsa_instructions_total', Number(r.instructionsUsed))
       },
       onFatal: (e: unknown) => {
-        console.error(`capsa-node: ${(e as Error).message}`)
+        logger.error((e as Error).message)
         void shutdown('fatal error', 1)
       },
       log,
@@ -261,7 +271,7 @@ export async function runNode(configPath: string): Promise<void> {
         metrics.set('capsa_ingress_pool_messages', d.app.ingress.size)
       },
       onFatal: (e) => {
-        console.error(`capsa-node: consensus stopped: ${(e as Error).stack ?? String(e)}`)
+        logger.error(`consensus stopped: ${(e as Error).stack ?? String(e)}`)
         void shutdown('fatal error', 1)
       },
     })
@@ -300,15 +310,15 @@ export async function runNode(configPath: string): Promise<void> {
     driver.start()
     const every = config.progressLogMs ?? PROGRESS_EVERY_MS
     if (every > 0) {
-      const progress = setInterval(() => console.log(`capsa-node: ${driver.node.debugHeights()} peers=${network.connectedPeers()}`), every)
+      const progress = setInterval(() => logger.info(`${driver.node.debugHeights()} peers=${network.connectedPeers()}`), every)
       progress.unref()
       closers.push(() => clearInterval(progress))
     }
 
-    console.log(`capsa-node ${self.id}: node ${index} of ${subnet.nodes.length} in subnet ${subnet.id}`)
-    console.log(`capsa-node: p2p listening on ${network.listenAddrs().join(' ')}`)
-    console.log(`capsa-node: http listening on ${address}`)
-    console.log(`capsa-node: data directory ${config.dataDir}, starting from the CUP at height ${driver.node.cup.content.block.height}`)
+    logger.info(`node ${index} of ${subnet.nodes.length} in subnet ${subnet.id}`)
+    logger.info(`p2p listening on ${network.listenAddrs().join(' ')}`)
+    logger.info(`http listening on ${address}`)
+    logger.info(`data directory ${config.dataDir}, starting from the CUP at height ${driver.node.cup.content.block.height}`)
   } catch (e) {
     await closeAll()
     throw e

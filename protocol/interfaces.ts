@@ -26,6 +26,20 @@ export interface KvStore {
   iterate(range: { gte?: Uint8Array; lt?: Uint8Array }): AsyncIterable<[Uint8Array, Uint8Array]>
   close(): Promise<void>
 }
+/**
+ * Where checkpoint chunk bodies live when they are kept outside the KvStore (content-addressed by
+ * their hash; node/ packs them into append-only files, which write several times faster than LevelDB).
+ * The KvStore stays the commit point: bodies are put (durably) before the batch naming them commits,
+ * and deleted only after the batch that drops them; `retainOnly` removes what a crash left between.
+ */
+export interface ChunkBodyStore {
+  /** Stores the bodies durably; returns once they survive a crash. Hashes already present are skipped. */
+  putMany(chunks: readonly { hash: Uint8Array; bytes: Uint8Array }[]): Promise<void>
+  get(hash: Uint8Array): Promise<Uint8Array | undefined>
+  delete(hashes: readonly Uint8Array[]): Promise<void>
+  /** Forgets every body not in `keep` (hex hashes). */
+  retainOnly(keep: ReadonlySet<string>): Promise<void>
+}
 export type KvOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
 
 /** Message transport among the nodes of one subnet (libp2p in node/, the packet simulator in sim/). */

@@ -9,7 +9,7 @@
 
 import { CapsaError } from '../protocol/errors.ts'
 import { bytesEqual, toHex } from '../protocol/hash.ts'
-import type { KvOp, KvStore } from '../protocol/interfaces.ts'
+import type { ChunkBodyStore, KvOp, KvStore } from '../protocol/interfaces.ts'
 import { limits } from '../protocol/limits.ts'
 import { buildManifest, decodeManifest, encodeManifest, manifestHash, snapshotFromChunks, verifyChunk } from './manifest.ts'
 import type { ChunkRef, Manifest, StateSnapshot } from './manifest.ts'
@@ -51,9 +51,12 @@ export class CheckpointStore {
   /** Chunk hash (hex) → number of kept manifests referencing it. */
   private refs = new Map<string, number>()
   private opened = false
+  /** Chunk bodies outside the KvStore, if given (the KvStore then holds manifests and pointers only). */
+  readonly bodies: ChunkBodyStore | undefined
 
-  constructor(kv: KvStore, opts: { keep?: number; chunkPages?: number } = {}) {
+  constructor(kv: KvStore, opts: { keep?: number; chunkPages?: number; bodies?: ChunkBodyStore } = {}) {
     this.kv = kv
+    this.bodies = opts.bodies
     this.keep = Math.max(1, opts.keep ?? limits.checkpointsKept)
     this.chunkPages = opts.chunkPages ?? limits.checkpointChunkPages
   }
@@ -75,6 +78,9 @@ export class CheckpointStore {
     this.kept = kept
     this.refs = new Map()
     for (const c of kept) this.count(c.manifest, 1)
+    // Bodies put before a crash cut their batch off, or dropped by a batch whose deletions the crash
+    // cut off, are referenced by no kept checkpoint.
+    await this.bodies?.retainOnly(new Set(this.refs.keys()))
     this.opened = true
   }
 
@@ -159,12 +165,16 @@ export class CheckpointStore {
     const hash = manifestHash(manifestBytes)
     const info: CheckpointInfo = { height: manifest.height, manifest, manifestBytes, hash }
     const ops: KvOp[] = []
+    const fresh: { hash: Uint8Array; bytes: Uint8Array }[] = []
     for (const h of distinctChunks(manifest)) {
       if (this.refs.has(toHex(h))) continue
       const bytes = chunk(h)
       if (!bytes) throw new CapsaError('INVALID_ARGUMENT', `checkpoint ${manifest.height}: no bytes for new chunk ${toHex(h)}`)
-      ops.push({ type: 'put', key: chunkKey(h), value: bytes })
+      if (this.bodies) fresh.push({ hash: h, bytes })
+      else ops.push({ type: 'put', key: chunkKey(h), value: bytes })
     }
+    // Bodies first: once the batch below names them, they must already be on disk.
+    if (this.bodies) await this.bodies.putMany(fresh)
     ops.push({ type: 'put', key: manifestKey(info.height), value: manifestBytes })
     ops.push({ type: 'put', key: hashKey(info.height), value: hash })
     const latest = new Uint8Array(40)
@@ -180,7 +190,7 @@ export class CheckpointStore {
       this.count(g.manifest, -1, dropped)
       ops.push({ type: 'del', key: manifestKey(g.height) }, { type: 'del', key: hashKey(g.height) })
     }
-    for (const h of dropped) ops.push({ type: 'del', key: chunkKey(h) })
+    if (!this.bodies) for (const h of dropped) ops.push({ type: 'del', key: chunkKey(h) })
     try {
       await this.kv.batch(ops, { sync: true })
     } catch (e) {
@@ -188,6 +198,7 @@ export class CheckpointStore {
       throw e
     }
     this.kept = [...this.kept.slice(gone.length), info]
+    await this.bodies?.delete(dropped)
     return info
   }
 
@@ -204,7 +215,7 @@ export class CheckpointStore {
         const k = toHex(c.hash)
         if (bytes.has(k)) return
         const ck = chunkKey(c.hash)
-        const v = await this.kv.get(ck)
+        const v = await this.#body(c.hash)
         if (!v) corrupt(ck, `chunk at offset ${c.offset} of ${file} (height ${info.height}) is missing`)
         if (!verifyChunk(c, v)) corrupt(ck, `chunk at offset ${c.offset} of ${file} (height ${info.height}) does not match its hash`)
         bytes.set(k, v)
@@ -219,7 +230,11 @@ export class CheckpointStore {
     const info = this.info(height)
     const ref = info && chunkTable(info.manifest)[index]
     if (!ref) return undefined
-    return this.kv.get(chunkKey(ref.hash))
+    return this.#body(ref.hash)
+  }
+
+  #body(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.bodies ? this.bodies.get(hash) : this.kv.get(chunkKey(hash))
   }
 }
 

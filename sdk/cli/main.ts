@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// The `capsa` command line. Results go to stdout (JSON with --json), progress to stderr. A user
+// error prints what happened and what to do, and exits 1; only a bug prints a stack.
+
+import { parseArgs } from 'node:util'
+import { run } from './commands.ts'
+import { errorText, type Globals, UserError } from './util.ts'
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  json: { type: 'boolean' },
+  identity: { type: 'string' },
+  network: { type: 'string' },
+  'network-dir': { type: 'string' },
+  nodes: { type: 'string' },
+  background: { type: 'boolean' },
+  clean: { type: 'boolean' },
+  node: { type: 'string' },
+  tail: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+  template: { type: 'string' },
+  force: { type: 'boolean' },
+  'storage-mode': { type: 'string' },
+  argument: { type: 'string' },
+  'argument-file': { type: 'string' },
+  query: { type: 'boolean' },
+  update: { type: 'boolean' },
+  output: { type: 'string' },
+  candid: { type: 'string' },
+  wasm: { type: 'string' },
+  mode: { type: 'string', short: 'm' },
+  'with-cycles': { type: 'string' },
+  'upgrade-unchanged': { type: 'boolean' },
+  all: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+} as const
+
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
+
+export const USAGE = `capsa: build, deploy and call canisters on a local Capsa network
+
+Usage: capsa <command> [options]
+
+Network
+  start [--nodes 1|4] [--background] [--clean]   start the project's local network (.capsa/network)
+  stop                                           stop it (its state is kept for the next start)
+  status [--json]                                nodes, ports, pids and heights
+  logs --node N [--tail K] [--follow]            a node's log
+
+Projects
+  new <name> [--template motoko]                 create a project
+  build [canister]                               compile the project's canisters
+  deploy [canister] [--mode auto|install|reinstall|upgrade] [--argument '(…)'] [--upgrade-unchanged]
+
+Canisters (by project name or id)
+  canister create <name> [--with-cycles N]
+  canister install <name|id> [--wasm file] [--mode …] [--argument '(…)' | --argument-file f]
+  canister call <name|id> <method> ['(args)'] [--query|--update] [--output candid|idl|json|raw] [--candid file.did]
+  canister status|start|stop|delete|id <name|id>
+
+Identities (in $CAPSA_HOME, default ~/.config/capsa)
+  identity new|use|remove <name>, identity list|whoami|get-principal, identity import <name> <file.pem>, identity export <name>
+
+Every command takes --identity <name>, --network local|ic|<url>, --network-dir <dir>, --json.`
+
+async function main(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (e) {
+    throw new UserError(errorText(e).split('\n')[0], 'see `capsa --help`')
+  }
+  const { values, positionals } = parsed
+  if (values.version) {
+    console.log('capsa 0.1.0')
+    return 0
+  }
+  if (values.help || positionals.length === 0) {
+    console.log(USAGE)
+    return 0
+  }
+  const g: Globals = { identity: values.identity, network: values.network, networkDir: values['network-dir'], json: values.json === true, cwd: process.cwd() }
+  return run(g, positionals, values)
+}
+
+let code = 1
+try {
+  code = await main(process.argv.slice(2))
+} catch (e) {
+  if (e instanceof UserError) {
+    console.error(`Error: ${e.message}`)
+    if (e.hint !== undefined) console.error(`What to do: ${e.hint}`)
+  } else {
+    console.error(`Internal error (please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
+  }
+}
+// Exit at once (the agent's keep-alive sockets would hold the process for seconds), after stdout drains.
+process.stdout.write('', () => process.exit(code))
