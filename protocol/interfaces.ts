@@ -33,8 +33,9 @@ export interface KvStore {
  * and deleted only after the batch that drops them; `retainOnly` removes what a crash left between.
  */
 export interface ChunkBodyStore {
-  /** Stores the bodies durably; returns once they survive a crash. Hashes already present are skipped. */
-  putMany(chunks: readonly { hash: Uint8Array; bytes: Uint8Array }[]): Promise<void>
+  /** Stores the bodies (each the concatenation of its parts) durably; returns once they survive a
+   *  crash. Hashes already present are skipped. */
+  putMany(chunks: readonly { hash: Uint8Array; parts: readonly Uint8Array[] }[]): Promise<void>
   get(hash: Uint8Array): Promise<Uint8Array | undefined>
   delete(hashes: readonly Uint8Array[]): Promise<void>
   /** Forgets every body not in `keep` (hex hashes). */

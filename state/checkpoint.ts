@@ -11,8 +11,8 @@ import { CapsaError } from '../protocol/errors.ts'
 import { bytesEqual, toHex } from '../protocol/hash.ts'
 import type { ChunkBodyStore, KvOp, KvStore } from '../protocol/interfaces.ts'
 import { limits } from '../protocol/limits.ts'
-import { buildManifest, decodeManifest, encodeManifest, manifestHash, snapshotFromChunks, verifyChunk } from './manifest.ts'
-import type { ChunkRef, Manifest, StateSnapshot } from './manifest.ts'
+import { buildManifest, concatParts, decodeManifest, encodeManifest, manifestHash, snapshotFromChunks, verifyChunk } from './manifest.ts'
+import type { BuiltChunk, ChunkRef, Manifest, StateSnapshot } from './manifest.ts'
 
 const LATEST = Uint8Array.of(0x6c) // 'l'
 const key = (prefix: string, body: Uint8Array): Uint8Array => {
@@ -31,7 +31,7 @@ export const manifestKey = (h: bigint): Uint8Array => key('m', u64(h))
 const hashKey = (h: bigint): Uint8Array => key('d', u64(h))
 const printable = (k: Uint8Array): string => `${String.fromCharCode(k[0])}/${toHex(k.subarray(1))}`
 
-export interface PreparedCheckpoint { manifest: Manifest; built: ReadonlyMap<string, { hash: Uint8Array; bytes: Uint8Array }>; hash: Uint8Array }
+export interface PreparedCheckpoint { manifest: Manifest; built: ReadonlyMap<string, BuiltChunk>; hash: Uint8Array }
 export interface CheckpointInfo { height: bigint; manifest: Manifest; manifestBytes: Uint8Array; hash: Uint8Array }
 
 function corrupt(k: Uint8Array, what: string): never {
@@ -128,7 +128,7 @@ export class CheckpointStore {
     const prev = this.latest()
     if (prev && snap.height <= prev.height) throw new CapsaError('INVALID_ARGUMENT', `checkpoint height ${snap.height} is not above the latest ${prev.height}`)
     const { manifest, built } = buildManifest(snap, this.chunkPages, prev?.manifest, prev ? dirty : undefined)
-    return this.commit(manifest, (h) => built.get(toHex(h))?.bytes)
+    return this.commit(manifest, (h) => built.get(toHex(h))?.parts)
   }
 
   /**
@@ -148,7 +148,7 @@ export class CheckpointStore {
     // A replica replaying heights it had checkpointed before a crash prepares the same checkpoints
     // again (execution is deterministic); the store keeps the newer one it has.
     if (prev && p.manifest.height <= prev.height) return undefined
-    return this.commit(p.manifest, (h) => p.built.get(toHex(h))?.bytes)
+    return this.commit(p.manifest, (h) => p.built.get(toHex(h))?.parts)
   }
 
   /** Adopts a checkpoint whose chunks were fetched and verified elsewhere (state sync). */
@@ -157,21 +157,24 @@ export class CheckpointStore {
     const manifest = decodeManifest(manifestBytes, 'STATE_SYNC_INVALID')
     const prev = this.latest()
     if (prev && manifest.height <= prev.height) throw new CapsaError('INVALID_ARGUMENT', `synced height ${manifest.height} is not above the latest ${prev.height}`)
-    return this.commit(manifest, chunk)
+    return this.commit(manifest, (h) => {
+      const bytes = chunk(h)
+      return bytes === undefined ? undefined : [bytes]
+    })
   }
 
-  private async commit(manifest: Manifest, chunk: (hash: Uint8Array) => Uint8Array | undefined): Promise<CheckpointInfo> {
+  private async commit(manifest: Manifest, chunk: (hash: Uint8Array) => readonly Uint8Array[] | undefined): Promise<CheckpointInfo> {
     const manifestBytes = encodeManifest(manifest)
     const hash = manifestHash(manifestBytes)
     const info: CheckpointInfo = { height: manifest.height, manifest, manifestBytes, hash }
     const ops: KvOp[] = []
-    const fresh: { hash: Uint8Array; bytes: Uint8Array }[] = []
+    const fresh: BuiltChunk[] = []
     for (const h of distinctChunks(manifest)) {
       if (this.refs.has(toHex(h))) continue
-      const bytes = chunk(h)
-      if (!bytes) throw new CapsaError('INVALID_ARGUMENT', `checkpoint ${manifest.height}: no bytes for new chunk ${toHex(h)}`)
-      if (this.bodies) fresh.push({ hash: h, bytes })
-      else ops.push({ type: 'put', key: chunkKey(h), value: bytes })
+      const parts = chunk(h)
+      if (!parts) throw new CapsaError('INVALID_ARGUMENT', `checkpoint ${manifest.height}: no bytes for new chunk ${toHex(h)}`)
+      if (this.bodies) fresh.push({ hash: h, parts })
+      else ops.push({ type: 'put', key: chunkKey(h), value: concatParts(parts) })
     }
     // Bodies first: once the batch below names them, they must already be on disk.
     if (this.bodies) await this.bodies.putMany(fresh)

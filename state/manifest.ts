@@ -30,6 +30,8 @@ export interface StateSnapshot {
   blobs: ReadonlyMap<string, Uint8Array>
 }
 
+/** A chunk built for a checkpoint: its hash and the pieces whose concatenation is its content. */
+export interface BuiltChunk { readonly hash: Uint8Array; readonly parts: readonly Uint8Array[] }
 export interface ChunkRef { readonly offset: number; readonly size: number; readonly hash: Uint8Array }
 export interface ManifestFile { readonly name: string; readonly size: number; readonly chunks: readonly ChunkRef[] }
 export interface Manifest {
@@ -79,7 +81,14 @@ const pagesFile = (n: string): string => `pages/${n}`
 const blobFile = (n: string): string => `blob/${n}`
 
 /** The bytes of chunk `c` of a page map (trailing zeros trimmed), or undefined if all zero. */
-export function pageChunk(pm: PageMapSnapshot, c: number, chunkPages: number): Uint8Array | undefined {
+const ZERO_PAGE = new Uint8Array(PAGE_BYTES)
+
+/**
+ * Chunk `c` of a page map as the pieces that make it up (page views, zero pages, the last page cut
+ * after its last non-zero byte), or undefined when the chunk is all zeros. Hashing and writing the
+ * pieces avoids copying every page into a fresh chunk buffer, which cost more than hashing them.
+ */
+export function pageChunkParts(pm: PageMapSnapshot, c: number, chunkPages: number): Uint8Array[] | undefined {
   const first = c * chunkPages
   const last = Math.min(first + chunkPages, pm.pageCount)
   let top = -1
@@ -94,15 +103,35 @@ export function pageChunk(pm: PageMapSnapshot, c: number, chunkPages: number): U
     }
   }
   if (top < 0) return undefined
-  const out = new Uint8Array(top)
+  const parts: Uint8Array[] = []
   for (let p = first; p < last; p++) {
-    const page = pm.pages.get(p)
     const o = (p - first) * PAGE_BYTES
-    if (!page || o >= top) continue
-    out.set(o + PAGE_BYTES <= top ? page : page.subarray(0, top - o), o)
+    if (o >= top) break
+    const page = pm.pages.get(p) ?? ZERO_PAGE
+    parts.push(o + PAGE_BYTES <= top ? page : page.subarray(0, top - o))
+  }
+  return parts
+}
+
+export function pageChunk(pm: PageMapSnapshot, c: number, chunkPages: number): Uint8Array | undefined {
+  const parts = pageChunkParts(pm, c, chunkPages)
+  return parts === undefined ? undefined : concatParts(parts)
+}
+
+export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
   }
   return out
 }
+
+export const chunkHashOfParts = (parts: readonly Uint8Array[]): Uint8Array => sha256(CHUNK_DOMAIN, ...parts)
 
 /**
  * Builds the manifest of `snap`. With `previous` and `dirty` (page indexes changed since `previous`
@@ -114,13 +143,15 @@ export function buildManifest(
   chunkPages: number,
   previous?: Manifest,
   dirty?: ReadonlyMap<string, Iterable<number>>,
-): { manifest: Manifest; built: Map<string, { hash: Uint8Array; bytes: Uint8Array }> } {
-  const built = new Map<string, { hash: Uint8Array; bytes: Uint8Array }>()
+): { manifest: Manifest; built: Map<string, BuiltChunk> } {
+  const built = new Map<string, BuiltChunk>()
   const chunkBytes = chunkPages * PAGE_BYTES
-  const add = (bytes: Uint8Array, offset: number): ChunkRef => {
-    const hash = chunkHash(bytes)
-    built.set(Buffer.from(hash).toString('hex'), { hash, bytes })
-    return { offset, size: bytes.length, hash }
+  const add = (parts: Uint8Array[], offset: number): ChunkRef => {
+    const hash = chunkHashOfParts(parts)
+    let size = 0
+    for (const p of parts) size += p.length
+    built.set(Buffer.from(hash).toString('hex'), { hash, parts })
+    return { offset, size, hash }
   }
   const prevFiles = new Map((previous && previous.chunkPages === chunkPages ? previous.files : []).map((f) => [f.name, f]))
   const files: ManifestFile[] = []
@@ -141,8 +172,8 @@ export function buildManifest(
     } else todo = Array.from({ length: nChunks }, (_, i) => i)
     for (const c of todo) {
       if (c >= nChunks) continue
-      const bytes = pageChunk(pm, c, chunkPages)
-      if (bytes) refs.set(c, add(bytes, c * chunkBytes))
+      const parts = pageChunkParts(pm, c, chunkPages)
+      if (parts) refs.set(c, add(parts, c * chunkBytes))
       else refs.delete(c)
     }
     const chunks = [...refs.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])
@@ -150,7 +181,7 @@ export function buildManifest(
   }
   for (const [name, blob] of snap.blobs) {
     const chunks: ChunkRef[] = []
-    for (let o = 0; o < blob.length; o += chunkBytes) chunks.push(add(blob.subarray(o, Math.min(o + chunkBytes, blob.length)), o))
+    for (let o = 0; o < blob.length; o += chunkBytes) chunks.push(add([blob.subarray(o, Math.min(o + chunkBytes, blob.length))], o))
     files.push({ name: blobFile(name), size: blob.length, chunks })
   }
   files.sort((a, b) => compareBytes(new TextEncoder().encode(a.name), new TextEncoder().encode(b.name)))

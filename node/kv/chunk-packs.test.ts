@@ -58,7 +58,7 @@ describe('checkpoint chunks in pack files', () => {
     await checkpoint(store, s)
     // A crash after the bodies of the next checkpoint were written but before its batch committed.
     const orphan = new Uint8Array(1000).fill(7)
-    await bodies.putMany([{ hash: sha256(orphan), bytes: orphan }])
+    await bodies.putMany([{ hash: sha256(orphan), parts: [orphan] }])
     // A crash in the middle of writing another pack: a record header promising more than is there.
     const last = packFiles(dir).at(-1)!
     appendFileSync(join(dir, 'chunks', last), Buffer.from([0, 0, 16, 0, ...new Uint8Array(40)]))

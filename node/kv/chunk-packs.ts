@@ -82,20 +82,22 @@ export class ChunkPacks implements ChunkBodyStore {
     return this.#packs.size
   }
 
-  async putMany(chunks: readonly { hash: Uint8Array; bytes: Uint8Array }[]): Promise<void> {
+  async putMany(chunks: readonly { hash: Uint8Array; parts: readonly Uint8Array[] }[]): Promise<void> {
     const run = this.#writing.then(() => this.#write(chunks))
     this.#writing = run.catch(() => undefined)
     return run
   }
 
-  async #write(chunks: readonly { hash: Uint8Array; bytes: Uint8Array }[]): Promise<void> {
-    const records: { key: string; hash: Uint8Array; bytes: Uint8Array }[] = []
+  async #write(chunks: readonly { hash: Uint8Array; parts: readonly Uint8Array[] }[]): Promise<void> {
+    const records: { key: string; hash: Uint8Array; parts: readonly Uint8Array[]; length: number }[] = []
     const seen = new Set<string>()
     for (const c of chunks) {
       const key = toHex(c.hash)
       if (this.#index.has(key) || seen.has(key)) continue
       seen.add(key)
-      records.push({ key, hash: c.hash, bytes: c.bytes })
+      let length = 0
+      for (const part of c.parts) length += part.length
+      records.push({ key, hash: c.hash, parts: c.parts, length })
     }
     // Mostly-dead packs ride along: their live chunks move into this pack.
     const compacted = [...this.#packs.entries()].filter(([, p]) => p.liveBytes < p.size * COMPACT_BELOW).map(([seq]) => seq)
@@ -104,7 +106,7 @@ export class ChunkPacks implements ChunkBodyStore {
       for (const [key, loc] of this.#index) {
         if (!moving.has(loc.pack) || seen.has(key)) continue
         const bytes = await this.#read(loc)
-        records.push({ key, hash: Uint8Array.from(Buffer.from(key, 'hex')), bytes })
+        records.push({ key, hash: Uint8Array.from(Buffer.from(key, 'hex')), parts: [bytes], length: bytes.length })
         seen.add(key)
       }
     }
@@ -119,11 +121,11 @@ export class ChunkPacks implements ChunkBodyStore {
       let at = MAGIC.length
       for (const r of records) {
         const head = new Uint8Array(HEADER)
-        new DataView(head.buffer).setUint32(0, r.bytes.length)
+        new DataView(head.buffer).setUint32(0, r.length)
         head.set(r.hash, 4)
-        buffers.push(head, r.bytes)
-        placed.push([r.key, { pack: seq, offset: at + HEADER, length: r.bytes.length }])
-        at += HEADER + r.bytes.length
+        buffers.push(head, ...r.parts)
+        placed.push([r.key, { pack: seq, offset: at + HEADER, length: r.length }])
+        at += HEADER + r.length
       }
       // writev takes at most IOV_MAX buffers per call.
       for (let i = 0; i < buffers.length; i += 512) await fh.writev(buffers.slice(i, i + 512))
