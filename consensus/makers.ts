@@ -58,6 +58,13 @@ export function blockMaker(pool: PoolReader, ctx: ComponentContext): ChangeActio
   if (certifiedHeight < parent.certifiedHeight) certifiedHeight = parent.certifiedHeight
   const past = pastPayloads(pool, h - 1n, parentHex, certifiedHeight)
   const payload = ctx.payloadBuilder.build(toHeight(h), timeNs(time), past)
+  if (payload.messages.length === 0 && ctx.config.idleBlockDelayNs > 0n && ctx.payloadBuilder.pendingWork?.(timeNs(time)) !== true) {
+    const idleDue = due + ctx.config.idleBlockDelayNs
+    if (ctx.now < idleDue) {
+      ctx.wakeAt.push(idleDue)
+      return []
+    }
+  }
   const block: Block = { height: h, parent: blockHash(parent), rank, time, certifiedHeight, payload }
   const hash = blockHash(block)
   const proposal: BlockProposal = { kind: 'proposal', block, hash, signer: ctx.self, signature: ctx.crypto.sign(proposalSigned(hash)) }

@@ -153,6 +153,12 @@ export interface ConsensusConfig {
   readonly maxClockDriftNs: bigint
   /** How often a node sends its status and re-sends its pending shares. */
   readonly statusIntervalNs: bigint
+  /**
+   * A block maker with nothing to propose (empty payload, no pending work) waits this much longer
+   * before proposing an empty block: an idle subnet makes about one block per this interval instead of
+   * spending CPU on threshold signatures at full speed. 0: never wait (the IC's behaviour).
+   */
+  readonly idleBlockDelayNs: bigint
   /** Cap on unvalidated artifacts held at once. */
   readonly maxUnvalidated: number
   /** Heights served to a lagging peer in one reply. */
@@ -174,6 +180,7 @@ export function defaultConfig(n: number, overrides: Partial<ConsensusConfig> = {
     maxAheadOfCup: 70n,
     maxClockDriftNs: 5_000_000_000n,
     statusIntervalNs: 1_000_000_000n,
+    idleBlockDelayNs: 0n,
     maxUnvalidated: 2_000,
     maxCatchUpHeights: 20,
     ...overrides,

@@ -194,6 +194,11 @@ export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> 
     return m
   }
 
+  /** Something outside consensus changed what a step would do (ingress arrived): step soon. */
+  poke(): void {
+    if (this.#started) this.#kick()
+  }
+
   /** Runs a step soon, after the I/O callbacks already queued (so arrivals batch into one step). */
   #kick(): void {
     if (this.#stopped) return

@@ -7,17 +7,12 @@
 import { writeFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createGenesis, writeGenesis } from './genesis.ts'
+import { CONSENSUS_TIMING, createGenesis, writeGenesis } from './genesis.ts'
 
 function fail(message: string): never {
   console.error(`genesis: ${message}`)
   process.exit(2)
 }
-
-const TIMING = {
-  local: { unitDelayMs: 300, initialNotaryDelayMs: 100, cupInterval: 100 },
-  ic: { unitDelayMs: 1000, initialNotaryDelayMs: 600, cupInterval: 500 },
-} as const
 
 let values: { nodes?: string; dir?: string; 'base-port'?: string; host?: string; force?: boolean; timing?: string }
 try {
@@ -40,7 +35,7 @@ if (existsSync(join(dir, 'registry.json')) && !values.force) fail(`${dir} alread
 const g = createGenesis({ nodesPerSubnet: nodes, basePort, host: values.host })
 const { registryPath, nodeDirs } = writeGenesis(dir, g)
 for (const d of nodeDirs) {
-  writeFileSync(join(d, 'node.json'), JSON.stringify({ registry: '../registry.json', identity: 'identity.json', dataDir: 'data', consensus: TIMING[timing] }, null, 2) + '\n')
+  writeFileSync(join(d, 'node.json'), JSON.stringify({ registry: '../registry.json', identity: 'identity.json', dataDir: 'data', consensus: CONSENSUS_TIMING[timing] }, null, 2) + '\n')
 }
 const subnet = g.registry.subnets[0]
 console.log(`registry: ${registryPath}`)

@@ -10,6 +10,16 @@ import { sha256, toHex } from '../protocol/hash.ts'
 import { principalToText, selfAuthenticating, subnetCanisterRange } from '../protocol/principal.ts'
 import type { Registry, RegistrySubnet } from './registry.ts'
 
+/**
+ * Consensus timings a genesis writes into each node.json. `local`: nodes on one machine or a LAN (a
+ * block every few hundred ms, so update calls answer in well under a second); `ic`: the IC's
+ * app-subnet delays (1 s / 600 ms), for nodes far apart.
+ */
+export const CONSENSUS_TIMING = {
+  local: { unitDelayMs: 300, initialNotaryDelayMs: 100, idleBlockDelayMs: 700, cupInterval: 100 },
+  ic: { unitDelayMs: 1000, initialNotaryDelayMs: 600, cupInterval: 500 },
+} as const
+
 export interface GenesisOptions {
   /** Nodes per subnet (n = 3f + 1 tolerates f faults). */
   nodesPerSubnet: number

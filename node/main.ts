@@ -67,7 +67,7 @@ export interface NodeConfig {
   dataDir: string
   p2p?: { listen?: string[] }
   http?: string
-  consensus?: { unitDelayMs?: number; initialNotaryDelayMs?: number; cupInterval?: number; statusIntervalMs?: number }
+  consensus?: { unitDelayMs?: number; initialNotaryDelayMs?: number; cupInterval?: number; statusIntervalMs?: number; idleBlockDelayMs?: number }
   /** How often the node logs its heights (0: never). */
   progressLogMs?: number
 }
@@ -110,9 +110,11 @@ function consensusConfig(defaultConfig: (n: number, o: Partial<ConsensusConfig>)
   const notary = positive(c.initialNotaryDelayMs, 'initialNotaryDelayMs')
   const cup = positive(c.cupInterval, 'cupInterval')
   const status = positive(c.statusIntervalMs, 'statusIntervalMs')
+  const idle = c.idleBlockDelayMs === 0 ? 0n : positive(c.idleBlockDelayMs, 'idleBlockDelayMs')
   if (unit !== undefined) o.unitDelayNs = unit * MS
   if (notary !== undefined) o.initialNotaryDelayNs = notary * MS
   if (status !== undefined) o.statusIntervalNs = status * MS
+  if (idle !== undefined) o.idleBlockDelayNs = idle * MS
   if (cup !== undefined) {
     o.cupInterval = cup
     // Short test intervals keep only one interval of history below the CUP.
@@ -228,12 +230,13 @@ export async function runNode(configPath: string): Promise<void> {
         const decoded = m.decodeCbor(bytes)
         const env = m.parseEnvelope(decoded, 'call')
         const content = (decoded as { content: Parameters<typeof requestId>[0] }).content
-        app?.ingress.add({ id: requestId(content), bytes: bytes.slice(), expiry: env.content.ingressExpiry })
+        if (app?.ingress.add({ id: requestId(content), bytes: bytes.slice(), expiry: env.content.ingressExpiry })) driverRef?.poke()
       } catch {
         metrics.inc('capsa_ingress_gossip_dropped_total')
       }
     })
 
+    let driverRef: { poke(): void } | undefined
     // When each height became current (its parent notarized), for the finalization latency gauge.
     const currentSince = new Map<bigint, bigint>()
     let lastFinalized = 0n
@@ -275,6 +278,7 @@ export async function runNode(configPath: string): Promise<void> {
         void shutdown('fatal error', 1)
       },
     })
+    driverRef = driver
     closers.push(() => {
       abort.abort()
       return driver.stop()
@@ -302,7 +306,10 @@ export async function runNode(configPath: string): Promise<void> {
       rootKeyDer,
       subnetId,
       hostsCanister: (id: Uint8Array) => m.canisterIdInRanges(id, ranges),
-      gossip: (msg) => ingressChannel.send(msg.bytes),
+      gossip: (msg) => {
+        ingressChannel.send(msg.bytes)
+        driver.poke()
+      },
     })
     const server = m.createHttpServer({ backend, nodeId: principalFromText(self.id), nodeSigningKey: m.ed25519PrivateKeyFromSeed(fromHex(identity.ed25519Seed)), metrics })
     closers.push(() => server.close())

@@ -82,6 +82,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
   readonly #builder: PayloadBuilder
   readonly #validator: PayloadValidator
   #writes: Promise<unknown> = Promise.resolve()
+  #pendingMessages = 0
   #sync: SyncJob | undefined
 
   private constructor(opts: ReplicaAppOptions, exec: Execution, height: bigint) {
@@ -149,6 +150,17 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     return this.#builder.build(height, time, past)
   }
 
+  /** Execution wants a round even without ingress: messages still queued, a global timer due, or a
+   *  canister with a heartbeat (which runs every round). */
+  pendingWork(time: TimeNs): boolean {
+    if (this.#pendingMessages > 0) return true
+    for (const rt of this.#exec.state.canisters.values()) {
+      const t = rt.state.globalTimer
+      if ((t > 0n && t <= time) || rt.hasExport('canister_heartbeat')) return true
+    }
+    return false
+  }
+
   validate(payload: BlockPayload, height: Height, time: TimeNs, past: readonly BlockPayload[]): string | undefined {
     return this.#validator.validate(payload, height, time, past)
   }
@@ -167,6 +179,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     if (batch.height !== this.lastHeight + 1n) throw new Error(`batch ${batch.height} delivered out of order (last ${this.lastHeight})`)
     const { state, certified } = this.#exec
     const result = executeRound(state, batch, this.#opts.scheduler ?? defaultSchedulerConfig)
+    this.#pendingMessages = result.pendingMessages
     let tree = certified.commit(state, result)
     if (batch.height % this.#opts.cupInterval === 0n) {
       tree = this.#checkpoint(batch.height)

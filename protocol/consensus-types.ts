@@ -25,6 +25,9 @@ export interface Batch {
 /** Builds a block's payload; `past` holds the payloads of the ancestors not yet covered by the state. */
 export interface PayloadBuilder {
   build(height: Height, time: TimeNs, past: readonly BlockPayload[]): BlockPayload
+  /** Whether execution has work waiting for a round (queued messages, due timers) even when the
+   *  payload is empty; an idle block maker proposes at once then. */
+  pendingWork?(time: TimeNs): boolean
 }
 
 /** Judges a proposed payload against the same ancestors; returns a reason when invalid. */

@@ -8,13 +8,13 @@
 
 import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { Actor, HttpAgent } from '@dfinity/agent'
+import { Actor } from '@dfinity/agent'
 import { IDL } from '@dfinity/candid'
-import { Ed25519KeyIdentity } from '@dfinity/identity'
-import { Principal } from '@dfinity/principal'
+import type { Principal } from '@dfinity/principal'
 import { against, fmt, header, smoke } from '../harness.ts'
 import { compileMotoko } from '../../sim/motoko.ts'
 import { LocalSubnet, type LocalSubnetOptions } from '../../test/support/local-subnet.ts'
+import { installCounters } from './setup.ts'
 import { cpuSeconds, fmtLatency, latencySummary, newSigner, query, scrapeMetrics, update, type Signer } from './load.ts'
 
 header('node: replica processes on 127.0.0.1 under load')
@@ -24,10 +24,10 @@ const counterIdl: IDL.InterfaceFactory = ({ IDL: I }) => I.Service({ inc: I.Func
 type Counter = { inc(): Promise<bigint>; get(): Promise<bigint> }
 
 const cfg = smoke
-  ? { canisters: 1, seqUpdates: 1, latencyClients: 2, latencyMs: 1_000, loadClients: 8, loadMs: 1_000, saturateClients: 16, saturateMs: 1_000, seqQueries: 10, queryClients: 8, queryMs: 300, agentUpdates: 1, agentQueries: 3, watchdogMs: 58_000 }
-  : { canisters: 4, seqUpdates: 20, latencyClients: 4, latencyMs: 15_000, loadClients: 200, loadMs: 25_000, saturateClients: 1_000, saturateMs: 25_000, seqQueries: 500, queryClients: 32, queryMs: 5_000, agentUpdates: 15, agentQueries: 200, watchdogMs: 420_000 }
+  ? { canisters: 1, seqUpdates: 1, latencyClients: 2, latencyMs: 1_000, loadClients: 8, loadMs: 1_000, saturateClients: 16, saturateMs: 1_000, idleMs: 500, seqQueries: 10, queryClients: 8, queryMs: 300, agentUpdates: 1, agentQueries: 3, watchdogMs: 100_000 }
+  : { canisters: 4, seqUpdates: 20, latencyClients: 4, latencyMs: 15_000, loadClients: 200, loadMs: 25_000, saturateClients: 1_000, saturateMs: 25_000, idleMs: 3_000, seqQueries: 500, queryClients: 32, queryMs: 5_000, agentUpdates: 15, agentQueries: 200, watchdogMs: 420_000 }
 
-// Node defaults unless CAPSA_BENCH_CONSENSUS gives JSON overrides, e.g. '{"unitDelayMs":300,"initialNotaryDelayMs":150}'.
+// The genesis command's local timings unless CAPSA_BENCH_CONSENSUS gives JSON overrides, e.g. '{"unitDelayMs":300,"initialNotaryDelayMs":150}'.
 const consensus = process.env.CAPSA_BENCH_CONSENSUS ? (JSON.parse(process.env.CAPSA_BENCH_CONSENSUS) as LocalSubnetOptions['consensus']) : undefined
 console.log(`machine load average before the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores, shared with other work)`)
 console.log(`consensus config: ${consensus ? JSON.stringify(consensus) : 'node defaults (unitDelayMs 1000, initialNotaryDelayMs 600)'}`)
@@ -72,30 +72,6 @@ async function startSubnet(s: LocalSubnet, limitMs: number): Promise<{ httpMs: n
   return { error: `not certifying after ${limitMs} ms; health: ${JSON.stringify(hs)}` }
 }
 
-function managementCanister(agent: HttpAgent) {
-  const idl: IDL.InterfaceFactory = ({ IDL: I }) => I.Service({
-    provisional_create_canister_with_cycles: I.Func([I.Record({ amount: I.Opt(I.Nat), settings: I.Opt(I.Record({ controllers: I.Opt(I.Vec(I.Principal)) })), specified_id: I.Opt(I.Principal), sender_canister_version: I.Opt(I.Nat64) })], [I.Record({ canister_id: I.Principal })], []),
-    install_code: I.Func([I.Record({ mode: I.Variant({ install: I.Null }), canister_id: I.Principal, wasm_module: I.Vec(I.Nat8), arg: I.Vec(I.Nat8), sender_canister_version: I.Opt(I.Nat64) })], [], []),
-  })
-  const effective = (_m: string, args: unknown[]) => ({ effectiveCanisterId: (args[0] as { canister_id?: Principal } | undefined)?.canister_id ?? Principal.fromText('aaaaa-aa') })
-  return Actor.createActor(idl, { agent, canisterId: Principal.fromText('aaaaa-aa'), callTransform: effective, queryTransform: effective }) as unknown as {
-    provisional_create_canister_with_cycles(a: object): Promise<{ canister_id: Principal }>
-    install_code(a: object): Promise<void>
-  }
-}
-
-async function installCounters(s: LocalSubnet, count: number, wasm: Uint8Array): Promise<{ agent: HttpAgent; ids: Principal[] }> {
-  const agent = await HttpAgent.create({ host: s.url(0), identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: true })
-  const ic = managementCanister(agent)
-  const ids: Principal[] = []
-  for (let k = 0; k < count; k++) {
-    const { canister_id } = await ic.provisional_create_canister_with_cycles({ amount: [], settings: [], specified_id: [], sender_canister_version: [] })
-    await ic.install_code({ mode: { install: null }, canister_id, wasm_module: wasm, arg: new Uint8Array(IDL.encode([], [])), sender_canister_version: [] })
-    ids.push(canister_id)
-  }
-  return { agent, ids }
-}
-
 interface LoadResult { latencies: number[]; replied: number; polled: number; throttled: number; rejected: number; errors: string[]; seconds: number }
 
 /** `clients` loops, client i on node i % n and canister i % k, each sending its next update as soon as the last one ends. */
@@ -136,7 +112,7 @@ function printLoad(name: string, r: LoadResult): void {
   console.log(`  outcomes: ${r.replied} certified at once (200), ${r.polled} after 202 + read_state, ${r.throttled} throttled (429), ${r.rejected} rejected, ${r.errors.length} errors${r.errors.length ? ` (first: ${r.errors[0]})` : ''}`)
 }
 
-async function sustained(s: LocalSubnet, ids: Principal[], clients: number, ms: number, signers: Signer[], goals: boolean): Promise<void> {
+async function sustained(s: LocalSubnet, ids: Principal[], clients: number, ms: number, signers: Signer[], goals: boolean, idleCores: number): Promise<void> {
   const before = await Promise.all([0, 1, 2, 3].map((i) => scrapeMetrics(s.url(i))))
   const cpu0 = s.procs.map((p) => cpuSeconds(p?.child.pid))
   const self0 = process.cpuUsage()
@@ -159,13 +135,19 @@ async function sustained(s: LocalSubnet, ids: Principal[], clients: number, ms: 
   console.log(`  node 0 during the run: ${blocks} blocks finalized (${fmt(blocks / heavy.seconds)} blocks/s, ${fmt((heavy.seconds * 1000) / Math.max(1, blocks))} ms/block), ` +
     `${executed} messages executed (${fmt(executed / Math.max(1, blocks))} per block), last finalization latency ${fmt(1000 * (after[0].get('capsa_finalization_latency_seconds') ?? NaN))} ms, ` +
     `ingress pool at the end ${after[0].get('capsa_ingress_pool_messages') ?? '?'}`)
-  printCpu(cpu0, cpu1, selfCpu, heavy.seconds)
+  const busy = printCpu(cpu0, cpu1, selfCpu, heavy.seconds).reduce((a, b) => a + b, 0) - idleCores
+  // CPU time, unlike wall time, hardly depends on what else the shared machine runs.
+  const perUpdateMs = (busy * heavy.seconds * 1000) / Math.max(1, heavy.replied + heavy.polled)
+  console.log(perUpdateMs > 0
+    ? `  node CPU per update, 4 nodes together, idle consensus (${idleCores.toFixed(2)} cores) subtracted: ${perUpdateMs.toFixed(2)} ms → CPU-bound ceiling on 2 dedicated cores ≈ ${fmt((2 - idleCores) / (perUpdateMs / 1000))} updates/s`
+    : `  node CPU per update: not measurable in this run (load CPU below the idle baseline)`)
 }
 
-function printCpu(cpu0: (number | undefined)[], cpu1: (number | undefined)[], self: NodeJS.CpuUsage, seconds: number): void {
+function printCpu(cpu0: (number | undefined)[], cpu1: (number | undefined)[], self: NodeJS.CpuUsage, seconds: number): number[] {
   const use = cpu0.map((c, i) => (c !== undefined && cpu1[i] !== undefined ? (cpu1[i] - c) / seconds : NaN))
   console.log(`  CPU in cores during the run: nodes ${use.map((c) => c.toFixed(2)).join(' + ')} = ${use.reduce((a, b) => a + b, 0).toFixed(2)}, ` +
     `load generator ${((self.user + self.system) / 1e6 / seconds).toFixed(2)} (machine: 2 cores, shared)`)
+  return use
 }
 
 async function sequentialQueries(base: string, id: Principal, count: number, signer?: Signer): Promise<number[]> {
@@ -224,6 +206,12 @@ try {
   const { agent, ids } = await installCounters(s, cfg.canisters, wasm)
   console.log(`setup: ${ids.length} Motoko counter(s) created and installed through @dfinity/agent in ${fmt(now() - tSetup)} ms`)
   const signers = Array.from({ length: 16 }, newSigner)
+  const idle0 = s.procs.map((p) => cpuSeconds(p?.child.pid))
+  const tIdle = now()
+  await sleep(cfg.idleMs)
+  const idleUse = idle0.map((c, i) => ((cpuSeconds(s.procs[i]?.child.pid) ?? NaN) - (c ?? NaN)) / ((now() - tIdle) / 1000))
+  const idleCores = idleUse.reduce((a, b) => a + b, 0)
+  console.log(`idle subnet (consensus only): nodes use ${idleUse.map((c) => c.toFixed(2)).join(' + ')} = ${idleCores.toFixed(2)} cores`)
 
   // 2. Update latency, lightly loaded: a few clients, one call in flight each.
   const light = await load(s, ids.slice(0, 1), cfg.latencyClients, cfg.latencyMs, signers)
@@ -235,8 +223,8 @@ try {
   // 3. Sustained load across the four nodes; /metrics and /proc say where the time went. Each client
   // waits for its reply, so updates/s ≤ clients / latency: a second run with far more in flight shows
   // whether the subnet itself saturates.
-  await sustained(s, ids, cfg.loadClients, cfg.loadMs, signers, true)
-  await sustained(s, ids, cfg.saturateClients, cfg.saturateMs, signers, false)
+  await sustained(s, ids, cfg.loadClients, cfg.loadMs, signers, true, idleCores)
+  await sustained(s, ids, cfg.saturateClients, cfg.saturateMs, signers, false, idleCores)
 
   // 4. Queries on one node: sequential latency (anonymous and signed), then throughput with many in flight.
   const qid = ids[0]
@@ -260,7 +248,11 @@ try {
   const qSeconds = (now() - qt0) / 1000
   const qps = queries / qSeconds
   console.log(`queries, ${cfg.queryClients} in flight on node 0 (anonymous): ${fmt(qps)} queries/s, latency ${fmtLatency(qLat)}`)
-  printCpu(qcpu0, s.procs.map((p) => cpuSeconds(p?.child.pid)), process.cpuUsage(qself0), qSeconds)
+  const q0 = printCpu(qcpu0, s.procs.map((p) => cpuSeconds(p?.child.pid)), process.cpuUsage(qself0), qSeconds)[0] - idleUse[0]
+  const perQueryMs = (q0 * qSeconds * 1000) / Math.max(1, queries)
+  console.log(perQueryMs > 0
+    ? `  node 0 CPU per query, idle subtracted: ${perQueryMs.toFixed(3)} ms → CPU-bound ceiling on one dedicated core ≈ ${fmt(1000 / perQueryMs)} queries/s`
+    : `  node 0 CPU per query: not measurable in this run (below the idle baseline)`)
   against('queries/s, one node', qps, 'queries/s', 5_000, true)
   against('query p50, one node, one at a time', latencySummary(anon).p50, 'ms', 2, false)
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createGenesis, writeGenesis } from '../../node/genesis.ts'
+import { CONSENSUS_TIMING, createGenesis, writeGenesis } from '../../node/genesis.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const MAIN = join(ROOT, 'node', 'main.ts')
@@ -45,6 +45,7 @@ export function until(cond: () => Promise<boolean> | boolean, ms: number, what: 
 
 export interface LocalSubnetOptions {
   nodes: number
+  /** Default: the local timings the genesis command writes. */
   consensus?: { unitDelayMs?: number; initialNotaryDelayMs?: number; cupInterval?: number; statusIntervalMs?: number }
 }
 
@@ -76,7 +77,7 @@ export class LocalSubnet {
     const written = writeGenesis(this.dir, g)
     for (const d of written.nodeDirs) {
       const path = join(d, 'node.json')
-      const config = { registry: '../registry.json', identity: 'identity.json', dataDir: 'data', consensus: this.#opts.consensus, progressLogMs: 2_000 }
+      const config = { registry: '../registry.json', identity: 'identity.json', dataDir: 'data', consensus: this.#opts.consensus ?? CONSENSUS_TIMING.local, progressLogMs: 2_000 }
       writeFileSync(path, JSON.stringify(config, null, 2))
       this.configs.push(path)
       this.nodeDirs.push(d)
