@@ -16,9 +16,11 @@ export interface Layout {
   listBase: number
   mapBase: number
   maxPages: bigint
+  /** Depth (estimated stack bytes) above which a counted frame traps: maxStackBytes − LEAF_RESERVE. */
+  stackLimit: number
   /** count: byte length of the dirty list (only with dirty-page tracking). */
   g: { instructions: number; depth: number; reason: number; count: number }
-  f: { oom: number; charge32: number; charge64: number; grow: number; mark: number; bulk: number; collect: number }
+  f: { oom: number; charge32: number; charge64: number; enter: number; leave: number; guardTrap: number; grow: number; mark: number; bulk: number; collect: number }
 }
 
 /** Type signatures of the helpers, as [params, results]. */
@@ -27,6 +29,9 @@ export const helperTypes = {
   i32i32: [[I32], [I32]] as [number[], number[]],
   i64i64: [[I64], [I64]] as [number[], number[]],
   i64i64void: [[I64, I64], []] as [number[], number[]],
+  i64i32void: [[I64, I32], []] as [number[], number[]],
+  i32void: [[I32], []] as [number[], number[]],
+  i64void: [[I64], []] as [number[], number[]],
   collect: [[], [I32]] as [number[], number[]],
 }
 
@@ -62,6 +67,35 @@ function charge(L: Layout, is64: boolean): Uint8Array {
     w.byte(0x04).byte(0x40).byte(0x10).u32(L.f.oom).byte(0x0b)
     w.byte(0x20).u32(0)
   })
+}
+
+/**
+ * enter(gas, weight): counts a frame of `weight` and traps when the depth passes the limit or the
+ * counter `gas` is negative (storing it first). Used on cold paths only, where size beats speed.
+ */
+function enter(L: Layout): Uint8Array {
+  return body([], (w) => {
+    const d = L.g.depth
+    w.byte(0x23).u32(d).byte(0x20).u32(1).byte(0x6a).byte(0x24).u32(d)
+    w.byte(0x20).u32(0).byte(0x42).byte(0).byte(0x53)
+    w.byte(0x23).u32(d).byte(0x41).s32(L.stackLimit).byte(0x4b).byte(0x72)
+    w.byte(0x04).byte(0x40).byte(0x20).u32(0).byte(0x10).u32(L.f.guardTrap).byte(0x00).byte(0x0b)
+  })
+}
+
+/** guardTrap(gas): stores the counter, records why the entry check failed and traps (kept out of
+ *  line, where it only makes prologues smaller). */
+function guardTrap(L: Layout): Uint8Array {
+  return body([], (w) => {
+    w.byte(0x20).u32(0).byte(0x24).u32(L.g.instructions)
+    w.byte(0x41).s32(TRAP_STACK_OVERFLOW).byte(0x41).s32(TRAP_OUT_OF_INSTRUCTIONS)
+    w.byte(0x23).u32(L.g.depth).byte(0x41).s32(L.stackLimit).byte(0x4b).byte(0x1b).byte(0x24).u32(L.g.reason).byte(0x00)
+  })
+}
+
+/** leave(weight): uncounts a frame counted by enter. */
+function leave(L: Layout): Uint8Array {
+  return body([], (w) => w.byte(0x23).u32(L.g.depth).byte(0x20).u32(0).byte(0x6b).byte(0x24).u32(L.g.depth))
 }
 
 /** memory.grow replacement: fails with -1 past the page limit, deterministically. */
@@ -165,6 +199,9 @@ export function helperFunctions(L: Layout, withMemory: boolean, withDirty: boole
     { name: '__capsa_out_of_instructions', type: 'void', code: trapWith(L, TRAP_OUT_OF_INSTRUCTIONS) },
     { name: '__capsa_charge32', type: 'i32i32', code: charge(L, false) },
     { name: '__capsa_charge64', type: 'i64i64', code: charge(L, true) },
+    { name: '__capsa_enter', type: 'i64i32void', code: enter(L) },
+    { name: '__capsa_leave', type: 'i32void', code: leave(L) },
+    { name: '__capsa_guard_trap', type: 'i64void', code: guardTrap(L) },
   ]
   if (withMemory) out.push({ name: '__capsa_memory_grow', type: 'grow', code: grow(L) })
   if (withDirty) {

@@ -14,18 +14,22 @@
 //   The code is charged per straight-line segment before it runs; segments start after loop, if,
 //   else, end, br, br_table, return, unreachable (and br_if with `exactMetering`; by default the
 //   code after a br_if is charged with the code before it, so a taken br_if over-charges by the
-//   rest of its segment). Inside a function the counter is kept in a local and written back to
-//   the global before every call, return, `unreachable` and out-of-instructions trap, so the global
-//   is exact whenever the host observes it (imports, returns, those traps); after an engine trap
-//   (out-of-bounds, division by zero) it may lag by the current function's charges since its last
-//   call. The counter is checked at function entries, loop headers and bulk operations; when it is
-//   negative the module sets `__capsa_trap_reason` = 1 and executes `unreachable`. Between checks
+//   rest of its segment). Inside a function with a loop, or without calls to module functions,
+//   the counter is kept in a local and written back to the global before every call, return,
+//   `unreachable` and out-of-instructions trap; a function with such calls but no loop charges the
+//   global directly. Either way the global is exact whenever the host observes it (imports,
+//   returns, those traps); after an engine trap (out-of-bounds, division by zero) it may lag by the
+//   current function's charges since its last call. The counter is checked at function entries
+//   (leaves: at their trap-path calls instead, see below), loop headers and bulk operations; when
+//   it is negative the module sets `__capsa_trap_reason` = 1 and executes `unreachable`. Between checks
 //   it can overshoot by at most one acyclic path through a function, so a message that RETURNS
 //   with a negative counter is also out of instructions.
 // - `__capsa_stack_depth` (mutable i32): estimated stack bytes in use, + 64 + 8 × (params + locals
-//   + 16) on entry to a module function, − the same on return (including tail calls and branches
-//   to the function label). Leaf functions (no call, loop or return; frame ≤ 1 KiB) skip it, and
-//   the others check against `maxStackBytes` − 1 KiB, so the bound holds. Above it (default 512
+//   + 16) on entry to a module function, restored on return (including tail calls and branches
+//   to the function label). Leaf functions (frame ≤ 1 KiB; no loop or return; calls only to imports
+//   or on paths that end in `unreachable`, as Motoko's overflow traps do) skip it on entry and add
+//   their frame only around those trap-path calls, where they also check the counter; the others
+//   check against `maxStackBytes` − 1 KiB, so the bound holds. Above it (default 512
 //   KiB, for V8's 984 KiB main-thread stack; raise it in a worker with a bigger stack) the module
 //   sets `__capsa_trap_reason` = 2 and traps, long before V8's own RangeError. A trap does not unwind it: set it (and the trap reason)
 //   to 0 before each message.

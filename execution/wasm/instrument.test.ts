@@ -94,6 +94,28 @@ describe('metering', () => {
     expect((await used(true, 100)) - exact).toBe((await used(false, 100)) - fast)
   })
 
+  it('charges every invocation of a recursive function once, across calls and both arms', async () => {
+    // fib has calls but no loop, so it charges the global directly (no local copy to store and
+    // reload around calls): used(n) must follow the call tree, one entry per invocation.
+    const { e } = await load(`(module (func $fib (export "fib") (param i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+        (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1))) (call $fib (i32.sub (local.get 0) (i32.const 2))))))))`)
+    const used = (n: number): bigint => {
+      begin(e, 10n ** 12n)
+      ;(e.fib as (n: number) => number)(n)
+      expect(e.__capsa_stack_depth.value).toBe(0)
+      return 10n ** 12n - (e.__capsa_instructions.value as bigint)
+    }
+    // Fixed by the cost table: entry 5 (local.get, i32.const, lt_u, if = 2) + then arm 1 (local.get);
+    // an inner call pays the entry and the else arm, 17 (two calls at 5, seven simple ops at 1).
+    const leaf = used(0)
+    expect(leaf).toBe(6n)
+    expect(used(1)).toBe(leaf)
+    const inner = used(2) - 2n * leaf
+    expect(inner).toBe(22n)
+    for (let n = 3; n <= 12; n++) expect(used(n)).toBe(inner + used(n - 1) + used(n - 2))
+  })
+
   it('charges bulk memory operations by size', async () => {
     const { e } = await load(kernels)
     const used = (fn: () => void): bigint => {
@@ -149,6 +171,30 @@ describe('stack depth', () => {
     expect((e.early as (x: number) => number)(1)).toBe(2)
     expect((e.tail as (x: number) => number)(100_000)).toBe(7)
     expect(e.__capsa_stack_depth.value).toBe(0)
+  })
+
+  it('counts a leaf whose only calls are on a trap path at those calls, deterministically', async () => {
+    // $cold recurses only on the path that ends in `unreachable`, so it stays a leaf: no depth
+    // or counter update on the hot path, but each cold call counts its frame and checks the counter.
+    const text = `(module
+      (func $cold (export "cold") (param i32) (result i32)
+        (if (i32.lt_s (local.get 0) (i32.const 0)) (then (drop (call $cold (local.get 0))) (unreachable)))
+        (i32.add (local.get 0) (i32.const 1)))
+      (func (export "hot") (param i32) (result i32) (call $cold (local.get 0))))`
+    for (const [budget, reason] of [[10n ** 12n, TRAP_STACK_OVERFLOW], [1_000n, TRAP_OUT_OF_INSTRUCTIONS]] as const) {
+      const { e } = await load(text)
+      const seen: unknown[][] = []
+      for (let k = 0; k < 2; k++) {
+        begin(e, budget)
+        expect((e.hot as (x: number) => number)(4)).toBe(5)
+        expect(e.__capsa_stack_depth.value).toBe(0)
+        const err = trapOf(() => (e.cold as (x: number) => number)(-1))
+        expect(err).toBeInstanceOf(WebAssembly.RuntimeError)
+        expect(e.__capsa_trap_reason.value).toBe(reason)
+        seen.push([e.__capsa_instructions.value, e.__capsa_stack_depth.value])
+      }
+      expect(seen[1]).toEqual(seen[0])
+    }
   })
 
   it('a smaller budget traps earlier', async () => {

@@ -8,7 +8,7 @@ import { Reader, Writer, asBuffer, invalid, rejected } from './bytes.ts'
 import { helperFunctions, helperTypes, type Layout } from './helpers.ts'
 import { I32, I64 } from './opcodes.ts'
 import { parseSections, type ModuleInfo, type ParsedModule } from './parse.ts'
-import { FunctionRewriter } from './body.ts'
+import { FunctionRewriter, LEAF_RESERVE } from './body.ts'
 
 export interface InstrumentOptions {
   /**
@@ -133,6 +133,9 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     i32i32: ensureType(...helperTypes.i32i32),
     i64i64: ensureType(...helperTypes.i64i64),
     i64i64void: ensureType(...helperTypes.i64i64void),
+    i64i32void: ensureType(...helperTypes.i64i32void),
+    i32void: ensureType(...helperTypes.i32void),
+    i64void: ensureType(...helperTypes.i64void),
     grow: ensureType([I], [I]),
     collect: ensureType(...helperTypes.collect),
   }
@@ -149,10 +152,11 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     listBase: 0,
     mapBase: 0,
     maxPages,
+    stackLimit: maxStackBytes - LEAF_RESERVE,
     g: { instructions: g0, depth: g0 + 1, reason: g0 + 2, count: withDirty ? g0 + 3 : -1 },
-    f: { oom: firstHelper, charge32: firstHelper + 1, charge64: firstHelper + 2, grow: -1, mark: -1, bulk: -1, collect: -1 },
+    f: { oom: firstHelper, charge32: firstHelper + 1, charge64: firstHelper + 2, enter: firstHelper + 3, leave: firstHelper + 4, guardTrap: firstHelper + 5, grow: -1, mark: -1, bulk: -1, collect: -1 },
   }
-  let next = firstHelper + 3
+  let next = firstHelper + 6
   if (hasMemory) L.f.grow = next++
   if (withDirty) {
     L.f.mark = next++
