@@ -9,7 +9,8 @@
 //   { "registry": "../registry.json", "identity": "identity.json", "dataDir": "data",
 //     "p2p": { "listen": ["/ip4/127.0.0.1/tcp/4100"] },   // default: the node's p2p addresses in the registry
 //     "http": "127.0.0.1:4101",                           // default: the node's http address in the registry
-//     "consensus": { "unitDelayMs": 1000, "initialNotaryDelayMs": 600, "cupInterval": 500, "statusIntervalMs": 1000 },
+//     "consensus": { "unitDelayMs": 1000, "initialNotaryDelayMs": 600, "cupInterval": 500, "statusIntervalMs": 1000,
+//                    "idleBlockDelayMs": 0 },                        // defaults: the IC's timings; genesis writes local ones
 //     "progressLogMs": 10000 }
 
 import { readFileSync } from 'node:fs'
