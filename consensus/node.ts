@@ -39,6 +39,20 @@ export interface ConsensusNodeOptions {
   readonly cup: CatchUpPackage
   /** After a restart: the persisted `signingHeight()` of the previous run (see ComponentContext). */
   readonly signedUpTo?: bigint
+  /**
+   * After a restart: the validated artifacts above the CUP the previous run persisted (see
+   * `takeNewArtifacts`). Without them a subnet whose nodes all restarted could not finish the heights
+   * between its CUP and its signing marks: every node would refuse to sign there again.
+   */
+  readonly restoredArtifacts?: readonly Artifact[]
+  /** Keep the artifacts validated by each step for `takeNewArtifacts` (an embedder that persists them). */
+  readonly trackNewArtifacts?: boolean
+}
+
+// Order in which restored artifacts are re-added: what each kind refers to comes first.
+const RESTORE_ORDER: Record<Artifact['kind'], number> = {
+  beaconShare: 0, beacon: 1, proposal: 2, notarizationShare: 3, notarization: 4, finalizationShare: 5, finalization: 6,
+  certificationShare: 7, certification: 8, cupShare: 9, cup: 10,
 }
 
 export interface ConsensusStats {
@@ -63,6 +77,8 @@ export class ConsensusNode {
   private nextStatusAt: bigint
   private wakeAt: bigint[] = []
   private readonly suspects = new Set<number>()
+  private newArtifacts: Artifact[] = []
+  private restoredPending = false
 
   constructor(opts: ConsensusNodeOptions) {
     this.opts = opts
@@ -72,6 +88,18 @@ export class ConsensusNode {
     this.pool = new ArtifactPool(opts.config, opts.cup, now)
     this.delivered = opts.cup.content.block.height
     this.nextStatusAt = now
+    const cupHeight = opts.cup.content.block.height
+    const restored = (opts.restoredArtifacts ?? []).filter((a) => a.kind !== 'cup' && artifactHeight(a) > cupHeight)
+    restored.sort((a, b) => (artifactHeight(a) < artifactHeight(b) ? -1 : artifactHeight(a) > artifactHeight(b) ? 1 : RESTORE_ORDER[a.kind] - RESTORE_ORDER[b.kind]))
+    for (const a of restored) this.pool.addValidated(a, now)
+    this.restoredPending = restored.length > 0
+  }
+
+  /** Artifacts validated since the last call (own and peers'), when `trackNewArtifacts` is set. */
+  takeNewArtifacts(): Artifact[] {
+    const out = this.newArtifacts
+    this.newArtifacts = []
+    return out
   }
 
   get notarizedHeight(): bigint {
@@ -126,6 +154,11 @@ export class ConsensusNode {
     const out: Outgoing[] = []
     this.wakeAt = []
     const now = this.opts.clock.now()
+    if (this.restoredPending) {
+      // Finalized blocks restored from disk reach execution before anything else happens.
+      this.restoredPending = false
+      this.deliverBatches()
+    }
     let changed = true
     // Bounded passes keep one step short; unfinished work asks to be woken again right away.
     for (let pass = 0; pass < 8 && changed; pass++) {
@@ -196,6 +229,7 @@ export class ConsensusNode {
       for (const q of this.pool.bucket(a.block.height)?.proposals.values() ?? []) if (q.signer === a.signer) this.stats.equivocationsSeen++
     }
     const movedCup = this.pool.addValidated(a, now)
+    if (this.opts.trackNewArtifacts) this.newArtifacts.push(a)
     if (movedCup && this.delivered < this.pool.cup.content.block.height && this.pool.finalizedBlockHash(this.delivered + 1n) === undefined) this.syncToCup()
     return movedCup || this.pool.finalizedHeight !== before || a.kind === 'beacon' || a.kind === 'certification'
   }

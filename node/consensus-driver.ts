@@ -4,15 +4,15 @@
 // before any message produced by the same step leaves the node, and come back as `cup` and
 // `signedUpTo` after a restart, so a restarted node never signs twice at a height.
 
-import { cupContentHash, cupSigned } from '../consensus/encoding.ts'
+import { artifactId, cupContentHash, cupSigned } from '../consensus/encoding.ts'
 import { ConsensusNode, type Outgoing } from '../consensus/node.ts'
 import type { ConsensusCrypto } from '../consensus/crypto.ts'
-import type { CatchUpPackage, ConsensusConfig, ConsensusMessage } from '../consensus/types.ts'
+import { artifactHeight, type Artifact, type CatchUpPackage, type ConsensusConfig, type ConsensusMessage } from '../consensus/types.ts'
 import { decodeMessage, encodeMessage } from '../consensus/wire.ts'
 import type { BatchDelivery, PayloadBuilder, PayloadValidator, StateHashSource } from '../protocol/consensus-types.ts'
 import { CapsaError } from '../protocol/errors.ts'
 import { timeNs, type TimeNs } from '../protocol/ids.ts'
-import type { Clock, KvStore, Transport } from '../protocol/interfaces.ts'
+import type { Clock, KvOp, KvStore, Transport } from '../protocol/interfaces.ts'
 
 /** Wall-clock time that never goes backwards: the epoch time at start plus the monotonic timer since. */
 export function systemClock(): Clock {
@@ -54,6 +54,11 @@ export interface DriverStats {
 
 const KEY_CUP = new TextEncoder().encode('consensus/cup')
 const KEY_SIGNED_UP_TO = new TextEncoder().encode('consensus/signed_up_to')
+// Present once this store keeps every artifact the node signed (fsynced before it was sent): the pool
+// restored from it then knows exactly what the node signed above the CUP, so the coarse signing mark
+// (no signature at all up to the notarized height + 1) is not needed to stay safe after a restart.
+const KEY_POOL_PERSISTED = new TextEncoder().encode('consensus/pool_persisted')
+const SIGNED_KINDS = new Set(['proposal', 'notarizationShare', 'finalizationShare'])
 /** Messages handled before the next step, so a flood cannot postpone the node's own work. */
 const MESSAGES_PER_STEP = 500
 /** setTimeout's limit (2^31 − 1 ms); a later wake simply wakes early and re-arms. */
@@ -65,8 +70,19 @@ function u64(v: bigint): Uint8Array {
   return b
 }
 
+// Validated artifacts above the CUP: 'consensus/pool/' ‖ u64 height ‖ artifact id.
+const POOL_PREFIX = new TextEncoder().encode('consensus/pool/')
+function poolKey(height: bigint, id?: string): Uint8Array {
+  const idBytes = id === undefined ? new Uint8Array(0) : new TextEncoder().encode(id)
+  const k = new Uint8Array(POOL_PREFIX.length + 8 + idBytes.length)
+  k.set(POOL_PREFIX)
+  k.set(u64(height), POOL_PREFIX.length)
+  k.set(idBytes, POOL_PREFIX.length + 8)
+  return k
+}
+
 /** The CUP and signing mark a previous run persisted, or the genesis CUP on a fresh data directory. */
-export async function loadConsensusState(store: KvStore, genesis: CatchUpPackage, crypto: ConsensusCrypto): Promise<{ cup: CatchUpPackage; signedUpTo: bigint }> {
+export async function loadConsensusState(store: KvStore, genesis: CatchUpPackage, crypto: ConsensusCrypto): Promise<{ cup: CatchUpPackage; signedUpTo: bigint; artifacts: Artifact[] }> {
   let cup = genesis
   const cupBytes = await store.get(KEY_CUP)
   if (cupBytes !== undefined) {
@@ -85,8 +101,21 @@ export async function loadConsensusState(store: KvStore, genesis: CatchUpPackage
     if (stored.content.block.height > 0n) cup = stored
   }
   const mark = await store.get(KEY_SIGNED_UP_TO)
-  const signedUpTo = mark !== undefined && mark.length === 8 ? new DataView(mark.buffer, mark.byteOffset, 8).getBigUint64(0) : -1n
-  return { cup, signedUpTo }
+  const persisted = (await store.get(KEY_POOL_PERSISTED)) !== undefined
+  const signedUpTo = !persisted && mark !== undefined && mark.length === 8 ? new DataView(mark.buffer, mark.byteOffset, 8).getBigUint64(0) : -1n
+  // Every artifact here was validated before it was written (in the batch with the signing mark that
+  // let anything it caused leave the node); one that does not decode means damaged storage.
+  const artifacts: Artifact[] = []
+  for await (const [k, v] of store.iterate({ gte: poolKey(cup.content.block.height + 1n), lt: poolKey(1n << 63n) })) {
+    let m: ConsensusMessage
+    try {
+      m = decodeMessage(v)
+    } catch (e) {
+      throw new CapsaError('STATE_CORRUPT', `a stored consensus artifact (key ${new TextDecoder().decode(k.subarray(POOL_PREFIX.length + 8))}) cannot be decoded: ${(e as Error).message}. Move the data directory aside to resync the node from its peers.`)
+    }
+    if (m.type === 'artifact') artifacts.push(m.artifact)
+  }
+  return { cup, signedUpTo, artifacts }
 }
 
 export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> {
@@ -104,6 +133,7 @@ export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> 
   readonly #maxInboxBytes: number
   #persistedCupHeight: bigint
   #persistedSignedUpTo: bigint
+  #poolMarked = false
   #timer: NodeJS.Timeout | undefined
   #immediate: NodeJS.Immediate | undefined
   #running: Promise<void> | undefined
@@ -111,7 +141,7 @@ export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> 
   #stopped = false
   #started = false
 
-  private constructor(opts: ConsensusDriverOptions<A>, cup: CatchUpPackage, signedUpTo: bigint) {
+  private constructor(opts: ConsensusDriverOptions<A>, cup: CatchUpPackage, signedUpTo: bigint, artifacts: readonly Artifact[]) {
     this.#opts = opts
     this.#maxInbox = opts.maxInbox ?? 20_000
     this.#inbox = new Array(this.#maxInbox)
@@ -128,6 +158,8 @@ export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> 
       stateHashes: this.app,
       cup,
       signedUpTo,
+      restoredArtifacts: artifacts,
+      trackNewArtifacts: true,
     })
     this.#persistedCupHeight = cup.content.block.height
     this.#persistedSignedUpTo = signedUpTo
@@ -135,8 +167,8 @@ export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> 
 
   /** Loads the persisted CUP and signing mark (or genesis) and builds the node; `start()` runs it. */
   static async open<A extends ReplicaApplication>(opts: ConsensusDriverOptions<A>): Promise<ConsensusDriver<A>> {
-    const { cup, signedUpTo } = await loadConsensusState(opts.store, opts.genesis, opts.crypto)
-    return new ConsensusDriver(opts, cup, signedUpTo)
+    const { cup, signedUpTo, artifacts } = await loadConsensusState(opts.store, opts.genesis, opts.crypto)
+    return new ConsensusDriver(opts, cup, signedUpTo, artifacts)
   }
 
   get stopped(): boolean {
@@ -265,12 +297,28 @@ export class ConsensusDriver<A extends ReplicaApplication = ReplicaApplication> 
     const cup = this.node.cup
     const cupHeight = cup.content.block.height
     const mark = this.node.signingHeight()
-    const ops = []
-    if (cupHeight > this.#persistedCupHeight) ops.push({ type: 'put' as const, key: KEY_CUP, value: encodeMessage({ type: 'artifact', artifact: cup }) })
-    if (mark > this.#persistedSignedUpTo) ops.push({ type: 'put' as const, key: KEY_SIGNED_UP_TO, value: u64(mark) })
+    const ops: KvOp[] = []
+    if (cupHeight > this.#persistedCupHeight) {
+      ops.push({ type: 'put', key: KEY_CUP, value: encodeMessage({ type: 'artifact', artifact: cup }) })
+      for await (const [k] of this.#opts.store.iterate({ gte: poolKey(0n), lt: poolKey(cupHeight + 1n) })) ops.push({ type: 'del', key: k.slice() })
+    }
+    if (mark > this.#persistedSignedUpTo) ops.push({ type: 'put', key: KEY_SIGNED_UP_TO, value: u64(mark) })
+    if (!this.#poolMarked) ops.push({ type: 'put', key: KEY_POOL_PERSISTED, value: Uint8Array.of(1) })
+    let ownSigned = false
+    for (const a of this.node.takeNewArtifacts()) {
+      const h = artifactHeight(a)
+      if (a.kind === 'cup' || h <= cupHeight) continue
+      if (SIGNED_KINDS.has(a.kind) && 'signer' in a && a.signer === this.node.self) ownSigned = true
+      ops.push({ type: 'put', key: poolKey(h, artifactId(a)), value: encodeMessage({ type: 'artifact', artifact: a }) })
+    }
     if (ops.length === 0) return
-    await this.#opts.store.batch(ops, { sync: true })
+    // What this node signed, its signing mark and its CUP must be on disk before anything is sent
+    // (restart safety); other artifacts serve liveness after a restart, and LevelDB's log keeps them in
+    // order ahead of the next synced batch.
+    const mustSync = cupHeight > this.#persistedCupHeight || mark > this.#persistedSignedUpTo || ownSigned || !this.#poolMarked
+    await this.#opts.store.batch(ops, { sync: mustSync })
     this.stats.persists++
+    this.#poolMarked = true
     if (cupHeight > this.#persistedCupHeight) this.#persistedCupHeight = cupHeight
     if (mark > this.#persistedSignedUpTo) this.#persistedSignedUpTo = mark
   }

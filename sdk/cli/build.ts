@@ -5,14 +5,15 @@
 
 import { execSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join, relative, sep } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { addCustomSection, customSections } from '../build/wasm-sections.ts'
 import { buildDir, type CanisterConfig, type Project } from './project.ts'
 import { fail, progress, UserError } from './util.ts'
 
 const require = createRequire(import.meta.url)
+const REPO = resolve(import.meta.dirname, '..', '..')
 
 export interface BuildOutput {
   wasm: Uint8Array
@@ -114,6 +115,7 @@ function motoko(p: Project, c: CanisterConfig, dir: string): BuildOutput {
 }
 
 async function assemblyscript(p: Project, c: CanisterConfig, dir: string): Promise<BuildOutput> {
+  if (!existsSync(join(p.root, c.main!))) fail(`canister ${c.name}: ${c.main} does not exist`, `create it, or fix "main" in ${p.file}`)
   const files = sourceFiles(p.root, '.ts').filter((f) => !f.endsWith('.test.ts'))
   const candid = c.candid !== undefined ? readFileSync(join(p.root, c.candid), 'utf8') : undefined
   const hash = inputsHash(p, files, `asc ${c.main} ${candid ?? ''}`)
@@ -123,13 +125,25 @@ async function assemblyscript(p: Project, c: CanisterConfig, dir: string): Promi
     return hit
   }
   progress(`Building canister ${c.name} (AssemblyScript)...`)
+  // sdk/build compiles files under the repository only: stage the project's sources in its cache.
+  const stage = join(REPO, '.cache', 'capsa-stage', createHash('sha256').update(p.root).digest('hex').slice(0, 16))
+  rmSync(stage, { recursive: true, force: true })
+  for (const f of files) {
+    mkdirSync(dirname(join(stage, f)), { recursive: true })
+    copyFileSync(join(p.root, f), join(stage, f))
+  }
   let wasm: Uint8Array
   try {
     // Loading the AssemblyScript compiler takes seconds: only builds that need it pay for it.
     const { compileAssemblyScript } = await import('../build/assemblyscript.ts')
-    wasm = await compileAssemblyScript(join(p.root, c.main!), { candidService: candid, cacheDir: null })
+    wasm = await compileAssemblyScript(join(stage, c.main!), { candidService: candid, cacheDir: null })
   } catch (e) {
-    throw new UserError(`AssemblyScript compilation of ${c.name} failed: ${(e as Error).message}`, 'fix the errors above and run the command again', 'COMPILE_FAILED')
+    // Diagnostics name staged paths: show the project's own, without the inner headline.
+    const staged = relative(REPO, stage) + sep
+    const text = (e as Error).message.split(staged).join('').split(stage + sep).join('').replace(/^AssemblyScript compilation of .* failed:\n?/, '')
+    throw new UserError(`AssemblyScript compilation of ${c.name} failed:\n${text}`, 'fix the errors above and run the command again', 'COMPILE_FAILED')
+  } finally {
+    rmSync(stage, { recursive: true, force: true })
   }
   return save(dir, c.name, hash, wasm, candid, false)
 }

@@ -9,7 +9,7 @@ import { encodeArgs, formatReply, isReplyFormat, methodSignature, parseDid, type
 import { lastBuild } from './build.ts'
 import { callError, candidMetadata, type CanisterStatusResult, type Connection, type InstallMode, management, parsePrincipal, queryRaw, updateRaw } from './client.ts'
 import { canisterId, saveCanisterId, loadProject, type Project } from './project.ts'
-import { fail, findProjectRoot, type Globals, UserError } from './util.ts'
+import { fail, findProjectRoot, type Globals, progress, UserError } from './util.ts'
 
 export interface Target {
   id: Principal
@@ -23,11 +23,11 @@ function tryProject(g: Globals): Project | undefined {
 }
 
 /** A canister given by project name or by principal text. */
-export function resolveTarget(g: Globals, c: Connection, nameOrId: string): Target {
+export function resolveTarget(g: Globals, network: string, nameOrId: string): Target {
   const project = tryProject(g)
   if (project?.canisters.some((x) => x.name === nameOrId)) {
-    const id = canisterId(project.root, nameOrId, c.network)
-    if (id === undefined) fail(`canister ${nameOrId} has no id on network ${c.network}`, `create it with \`capsa canister create ${nameOrId}\` or \`capsa deploy ${nameOrId}\``)
+    const id = canisterId(project.root, nameOrId, network)
+    if (id === undefined) fail(`canister ${nameOrId} has no id on network ${network}`, `create it with \`capsa canister create ${nameOrId}\` or \`capsa deploy ${nameOrId}\``)
     return { id: parsePrincipal(id, 'canister id'), name: nameOrId, project }
   }
   if (!/^[a-z0-9]{5}(-[a-z0-9]{1,5})+$/.test(nameOrId)) {
@@ -113,11 +113,29 @@ export async function installWasm(c: Connection, id: Principal, wasm: Uint8Array
   const m: InstallMode = chosen === 'install' ? { install: null } : chosen === 'reinstall' ? { reinstall: null }
     : { upgrade: [{ skip_pre_upgrade: [], wasm_memory_persistence: eop ? [{ keep: null }] : [] }] }
   try {
-    await management(c).install_code({ mode: m, canister_id: id, wasm_module: wasm, arg, sender_canister_version: [] })
+    if (wasm.length <= CHUNKED_ABOVE) await management(c).install_code({ mode: m, canister_id: id, wasm_module: wasm, arg, sender_canister_version: [] })
+    else await installChunked(c, id, wasm, arg, m)
   } catch (e) {
     throw callError(e, `${chosen} of ${id.toText()}`)
   }
   return chosen
+}
+
+// A module too large for one ingress message goes through the canister's chunk store, as dfx does.
+const CHUNKED_ABOVE = 1_800_000
+const CHUNK_BYTES = 1024 * 1024
+
+async function installChunked(c: Connection, id: Principal, wasm: Uint8Array, arg: Uint8Array, mode: InstallMode): Promise<void> {
+  const mgmt = management(c)
+  await mgmt.clear_chunk_store({ canister_id: id })
+  const hashes: { hash: Uint8Array | number[] }[] = []
+  for (let at = 0; at < wasm.length; at += CHUNK_BYTES) {
+    progress(`  uploading chunk ${hashes.length + 1} of ${Math.ceil(wasm.length / CHUNK_BYTES)}`)
+    hashes.push(await mgmt.upload_chunk({ canister_id: id, chunk: wasm.subarray(at, at + CHUNK_BYTES) }))
+  }
+  const wasmHash = new Uint8Array(createHash('sha256').update(wasm).digest())
+  await mgmt.install_chunked_code({ mode, target_canister: id, store_canister: [], chunk_hashes_list: hashes, wasm_module_hash: wasmHash, arg, sender_canister_version: [] })
+  await mgmt.clear_chunk_store({ canister_id: id })
 }
 
 /** Candid text from --argument or --argument-file (default `()`). */
@@ -125,7 +143,7 @@ export function argumentText(g: Globals, argument?: string, argumentFile?: strin
   if (argument !== undefined && argumentFile !== undefined) fail('--argument and --argument-file were both given', 'pass only one')
   if (argumentFile !== undefined) {
     const path = resolve(g.cwd, argumentFile)
-    if (!existsSync(path)) fail(`--argument-file ${argumentFile} does not exist`)
+    if (!existsSync(path)) fail(`--argument-file ${argumentFile} does not exist`, 'pass the path of a file holding Candid text, e.g. (42, "text")')
     return readFileSync(path, 'utf8')
   }
   return argument ?? '()'
@@ -151,7 +169,7 @@ export function parseDidText(text: string, source: string): DidFile {
 export async function interfaceOf(g: Globals, c: Connection, t: Target, candidFile?: string): Promise<DidFile | undefined> {
   if (candidFile !== undefined) {
     const path = resolve(g.cwd, candidFile)
-    if (!existsSync(path)) fail(`--candid ${candidFile} does not exist`)
+    if (!existsSync(path)) fail(`--candid ${candidFile} does not exist`, 'pass the path of a .did file')
     return parseDidText(readFileSync(path, 'utf8'), candidFile)
   }
   if (t.name !== undefined && t.project !== undefined) {
@@ -195,7 +213,7 @@ export async function callCanister(g: Globals, c: Connection, t: Target, method:
 export function installSource(g: Globals, t: Target, wasmFile?: string): { wasm: Uint8Array; candid?: string; eop: boolean } {
   if (wasmFile !== undefined) {
     const path = resolve(g.cwd, wasmFile)
-    if (!existsSync(path)) fail(`--wasm ${wasmFile} does not exist`)
+    if (!existsSync(path)) fail(`--wasm ${wasmFile} does not exist`, 'pass the path of a .wasm module')
     const wasm = new Uint8Array(readFileSync(path))
     return { wasm, eop: Buffer.from(wasm).includes('enhanced-orthogonal-persistence') }
   }

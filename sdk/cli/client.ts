@@ -2,12 +2,14 @@
 // canister (calls routed to the target canister's effective id), raw update/query calls, and the
 // candid:service metadata of a canister.
 
-import { Actor, type ActorSubclass, CanisterStatus, HttpAgent, type Identity, pollForResponse } from '@dfinity/agent'
+import { Actor, type ActorSubclass, CanisterStatus, HttpAgent, type Identity, polling, pollForResponse } from '@dfinity/agent'
 import { IDL } from '@dfinity/candid'
 import { Principal } from '@dfinity/principal'
 import { loadIdentity } from './identity.ts'
-import { health, runningNetwork } from './network.ts'
+import { isNodeProcess, runningNetwork } from './network.ts'
 import { fail, type Globals, UserError } from './util.ts'
+
+const CALL_TIMEOUT_MS = 120_000
 
 export interface Connection {
   agent: HttpAgent
@@ -21,12 +23,12 @@ export interface Connection {
 export async function connect(g: Globals): Promise<Connection> {
   const network = g.network ?? 'local'
   let url: string
+  let rootKey: Uint8Array | undefined
   if (network === 'local') {
+    // The state file has the root key and the nodes: no status round trip before the first call.
     const state = runningNetwork(g)
-    const healthy = await Promise.all(state.nodes.map(async (n) => ((await health(n.url))?.healthy ? n.url : undefined)))
-    const first = healthy.find((u) => u !== undefined)
-    if (first === undefined) fail('the local network is running but no node answers as healthy yet', 'wait a moment, or check `capsa status` and `capsa logs --node 0`')
-    url = first
+    url = state.nodes.find((n) => isNodeProcess(n.pid))!.url
+    rootKey = new Uint8Array(Buffer.from(state.rootKey, 'hex'))
   } else if (network === 'ic') {
     url = 'https://icp-api.io'
   } else if (/^https?:\/\//.test(network)) {
@@ -36,7 +38,7 @@ export async function connect(g: Globals): Promise<Connection> {
   }
   const identity = loadIdentity(g)
   try {
-    const agent = await HttpAgent.create({ host: url, identity, shouldFetchRootKey: network !== 'ic' })
+    const agent = await HttpAgent.create({ host: url, identity, rootKey, shouldFetchRootKey: network !== 'ic' && rootKey === undefined })
     return { agent, identity, network, url }
   } catch (e) {
     fail(`cannot reach ${url}: ${(e as Error).message.split('\n')[0]}`, network === 'local' ? 'check `capsa status`' : 'check the URL and that the network is up')
@@ -55,11 +57,17 @@ export function parsePrincipal(text: string, what: string): Principal {
 export function callError(e: unknown, what: string): UserError {
   const code = (e as { cause?: { code?: { rejectCode?: number; rejectMessage?: string; rejectErrorCode?: string } } })?.cause?.code
   if (code?.rejectMessage !== undefined) {
-    return new UserError(`${what} was rejected (reject code ${code.rejectCode}${code.rejectErrorCode ? `, ${code.rejectErrorCode}` : ''}): ${code.rejectMessage}`)
+    const hint = code.rejectCode === 3 || code.rejectCode === 5
+      ? 'the canister refused or trapped: check the method, the argument and that the canister is running (`capsa canister status`)'
+      : code.rejectCode === 4 ? 'the network refused the call: check that you use an identity allowed to make it (--identity)' : 'see the reject message above'
+    return new UserError(`${what} was rejected (reject code ${code.rejectCode}${code.rejectErrorCode ? `, ${code.rejectErrorCode}` : ''}): ${code.rejectMessage}`, hint)
   }
   if (e instanceof UserError) return e
   const msg = e instanceof Error ? e.message.split('\n').filter((l) => l.trim() !== '').slice(0, 4).join('\n') : String(e)
-  return new UserError(`${what} failed: ${msg}`)
+  const timedOut = /timed out/i.test(msg)
+  return new UserError(`${what} failed: ${msg}`, timedOut
+    ? 'the network took the call but gave no answer in time: check `capsa status` and `capsa logs --node 0`'
+    : 'check that the network is up (`capsa status`) and that the canister exists')
 }
 
 const settings = IDL.Record({ controllers: IDL.Opt(IDL.Vec(IDL.Principal)) })
@@ -76,6 +84,12 @@ const mgmtIdl: IDL.InterfaceFactory = ({ IDL: I }) => {
       memory_size: I.Nat,
       cycles: I.Nat,
     })], []),
+    upload_chunk: I.Func([I.Record({ canister_id: I.Principal, chunk: I.Vec(I.Nat8) })], [I.Record({ hash: I.Vec(I.Nat8) })], []),
+    clear_chunk_store: I.Func([id], [], []),
+    install_chunked_code: I.Func([I.Record({
+      mode: I.Variant({ install: I.Null, reinstall: I.Null, upgrade }), target_canister: I.Principal, store_canister: I.Opt(I.Principal),
+      chunk_hashes_list: I.Vec(I.Record({ hash: I.Vec(I.Nat8) })), wasm_module_hash: I.Vec(I.Nat8), arg: I.Vec(I.Nat8), sender_canister_version: I.Opt(I.Nat64),
+    })], [], []),
     start_canister: I.Func([id], [], []),
     stop_canister: I.Func([id], [], []),
     delete_canister: I.Func([id], [], []),
@@ -95,6 +109,9 @@ export interface Management {
   provisional_create_canister_with_cycles(a: { amount: [] | [bigint]; settings: [] | [{ controllers: [] | [Principal[]] }]; specified_id: [] | [Principal]; sender_canister_version: [] }): Promise<Id>
   install_code(a: { mode: InstallMode; canister_id: Principal; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>
   canister_status(a: Id): Promise<CanisterStatusResult>
+  upload_chunk(a: { canister_id: Principal; chunk: Uint8Array }): Promise<{ hash: Uint8Array | number[] }>
+  clear_chunk_store(a: Id): Promise<void>
+  install_chunked_code(a: { mode: InstallMode; target_canister: Principal; store_canister: []; chunk_hashes_list: { hash: Uint8Array | number[] }[]; wasm_module_hash: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>
   start_canister(a: Id): Promise<void>
   stop_canister(a: Id): Promise<void>
   delete_canister(a: Id): Promise<void>
@@ -102,7 +119,10 @@ export interface Management {
 
 export function management(c: Connection): ActorSubclass<Management> {
   // The management canister is addressed through the canister a call is about.
-  const effective = (_m: string, args: unknown[]) => ({ effectiveCanisterId: (args[0] as { canister_id?: Principal } | undefined)?.canister_id ?? Principal.fromText('aaaaa-aa') })
+  const effective = (_m: string, args: unknown[]) => {
+    const a = args[0] as { canister_id?: Principal; target_canister?: Principal } | undefined
+    return { effectiveCanisterId: a?.canister_id ?? a?.target_canister ?? Principal.fromText('aaaaa-aa') }
+  }
   return Actor.createActor<Management>(mgmtIdl, { agent: c.agent, canisterId: Principal.fromText('aaaaa-aa'), callTransform: effective, queryTransform: effective })
 }
 
@@ -110,7 +130,9 @@ export function management(c: Connection): ActorSubclass<Management> {
 export async function updateRaw(c: Connection, canisterId: Principal, methodName: string, arg: Uint8Array): Promise<Uint8Array> {
   try {
     const { requestId } = await c.agent.call(canisterId, { methodName, arg, effectiveCanisterId: canisterId })
-    const { reply } = await pollForResponse(c.agent, canisterId, requestId)
+    // The agent's default waits five minutes for an answer; a local call that has none after two is lost.
+    const strategy = polling.strategy.chain(polling.strategy.backoff(200, 1.3), polling.strategy.timeout(CALL_TIMEOUT_MS))
+    const { reply } = await pollForResponse(c.agent, canisterId, requestId, { strategy })
     return new Uint8Array(reply)
   } catch (e) {
     throw callError(e, `the call to ${methodName}`)
@@ -125,7 +147,7 @@ export async function queryRaw(c: Connection, canisterId: Principal, methodName:
     throw callError(e, `the query ${methodName}`)
   }
   if (r.status === 'replied') return new Uint8Array(r.reply.arg)
-  throw new UserError(`the query ${methodName} was rejected (reject code ${r.reject_code}${r.error_code ? `, ${r.error_code}` : ''}): ${r.reject_message}`)
+  throw new UserError(`the query ${methodName} was rejected (reject code ${r.reject_code}${r.error_code ? `, ${r.error_code}` : ''}): ${r.reject_message}`, 'check the method name (queries must be declared as such; try without --query) and the argument')
 }
 
 /** The canister's public `candid:service` metadata, or undefined when it has none. */

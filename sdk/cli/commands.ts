@@ -1,17 +1,14 @@
 // Dispatch of `capsa <command> …` to the modules that do the work, and how each result is printed.
+// The agent, identity and Candid libraries take about a second to load, so only commands that use
+// them import them.
 
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { buildCanister } from './build.ts'
-import { argumentText, callCanister, canisterStatus, createCanister, encodeText, installSource, installWasm, interfaceOf, lifecycle, parseMode, resolveTarget, statusJson, statusText } from './canister.ts'
-import { connect } from './client.ts'
-import { deploy, deploySummary } from './deploy.ts'
-import { createIdentity, exportIdentity, importIdentity, listIdentities, loadIdentity, removeIdentity, selectedName, useIdentity } from './identity.ts'
 import type { Values } from './main.ts'
 import { logs, start, status, stop } from './network.ts'
 import { newProject } from './new.ts'
 import { deployOrder, loadProject, saveCanisterId } from './project.ts'
-import { fail, type Globals, progress, sleep } from './util.ts'
+import { fail, type Globals, progress } from './util.ts'
 
 function out(g: Globals, json: unknown, text: string): void {
   console.log(g.json ? JSON.stringify(json, null, 2) : text)
@@ -86,6 +83,7 @@ export async function run(g: Globals, p: string[], v: Values): Promise<number> {
       return 0
     }
     case 'build': {
+      const { buildCanister } = await import('./build.ts')
       const project = loadProject(g)
       const built = []
       for (const c of deployOrder(project, p[1])) built.push({ name: c.name, wasm: (await buildCanister(project, c)).wasmPath })
@@ -93,6 +91,8 @@ export async function run(g: Globals, p: string[], v: Values): Promise<number> {
       return 0
     }
     case 'deploy': {
+      const { deploy, deploySummary } = await import('./deploy.ts')
+      const { parseMode } = await import('./canister.ts')
       const { done, url } = await deploy(g, { canister: p[1], mode: parseMode(v.mode), argument: v.argument, argumentFile: v['argument-file'], upgradeUnchanged: v['upgrade-unchanged'] === true, withCycles: cyclesOption(v['with-cycles']) })
       out(g, { canisters: done, url }, deploySummary(done, url))
       return 0
@@ -104,7 +104,8 @@ export async function run(g: Globals, p: string[], v: Values): Promise<number> {
   }
 }
 
-function identity(g: Globals, p: string[], v: Values): number {
+async function identity(g: Globals, p: string[], v: Values): Promise<number> {
+  const { createIdentity, exportIdentity, importIdentity, listIdentities, loadIdentity, removeIdentity, selectedName, useIdentity } = await import('./identity.ts')
   const sub = arg(p, 1, 'an identity command', 'identity new|use|list|whoami|get-principal|import|export|remove')
   switch (sub) {
     case 'new': {
@@ -170,6 +171,13 @@ async function canister(g: Globals, p: string[], v: Values): Promise<number> {
   const known = ['create', 'install', 'call', 'status', 'start', 'stop', 'delete', 'id']
   if (!known.includes(sub)) fail(`unknown canister command ${JSON.stringify(sub)}`, `use ${known.join(', ')}`)
   const target = arg(p, 2, 'a canister name or id', `canister ${sub} <name|id>${sub === 'call' ? ' <method> [argument]' : ''}`)
+  const { argumentText, callCanister, canisterStatus, createCanister, encodeText, installSource, installWasm, interfaceOf, lifecycle, parseMode, resolveTarget, statusJson, statusText } = await import('./canister.ts')
+  const { connect } = await import('./client.ts')
+  if (sub === 'id') {
+    const t = resolveTarget(g, g.network ?? 'local', target)
+    out(g, { name: t.name ?? null, id: t.id.toText() }, t.id.toText())
+    return 0
+  }
   const c = await connect(g)
   if (sub === 'create') {
     const id = await createCanister(g, c, target, cyclesOption(v['with-cycles']))
@@ -177,11 +185,8 @@ async function canister(g: Globals, p: string[], v: Values): Promise<number> {
     out(g, { name: target, id: id.toText() }, id.toText())
     return 0
   }
-  const t = resolveTarget(g, c, target)
+  const t = resolveTarget(g, c.network, target)
   switch (sub) {
-    case 'id':
-      out(g, { name: t.name ?? null, id: t.id.toText() }, t.id.toText())
-      return 0
     case 'call': {
       const method = arg(p, 3, 'the method name', 'canister call <name|id> <method> [argument]')
       if (p[4] !== undefined && v.argument !== undefined) fail('the argument was given twice (positional and --argument)', 'pass only one')
@@ -214,6 +219,5 @@ async function canister(g: Globals, p: string[], v: Values): Promise<number> {
       return 0
     }
   }
-  await sleep(0)
   return 0
 }

@@ -125,7 +125,7 @@ export function importIdentity(name: string, pem: string, source: string, force 
 
 export function exportIdentity(name: string): string {
   checkName(name)
-  if (name === ANONYMOUS) fail('the anonymous identity has no key to export')
+  if (name === ANONYMOUS) fail('the anonymous identity has no key to export', 'export a named identity (see `capsa identity list`)')
   if (!existsSync(pemPath(name))) fail(`there is no identity named ${JSON.stringify(name)}`, 'see `capsa identity list`')
   return readFileSync(pemPath(name), 'utf8')
 }

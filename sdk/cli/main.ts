@@ -90,7 +90,7 @@ try {
 } catch (e) {
   if (e instanceof UserError) {
     console.error(`Error: ${e.message}`)
-    if (e.hint !== undefined) console.error(`What to do: ${e.hint}`)
+    console.error(`What to do: ${e.hint ?? 'correct the command and run it again (`capsa --help` lists commands and options)'}`)
   } else {
     console.error(`Internal error (please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
   }

@@ -13,6 +13,7 @@ const GENESIS = join(REPO, 'node', 'genesis-main.ts')
 const NODE_MAIN = join(REPO, 'node', 'main.ts')
 const READY_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 10_000
+const STALL_MS = 20_000
 
 export interface NodeEntry {
   index: number
@@ -60,7 +61,9 @@ function writeState(s: NetworkState): void {
   renameSync(`${path}.${process.pid}.tmp`, path)
 }
 
-/** A pid is ours only if it is alive and runs node/main.ts (pids are reused after a reboot). */
+/** A pid is ours only if it is alive and runs node/main.ts (pids are reused after a reboot). A zombie
+ *  (exited, not yet reaped by init, as detached children of a finished CLI are) counts as dead; a
+ *  process still tearing down (empty cmdline, not yet a zombie) does not. */
 export function isNodeProcess(pid: number | null): boolean {
   if (pid === null) return false
   try {
@@ -68,11 +71,15 @@ export function isNodeProcess(pid: number | null): boolean {
   } catch {
     return false
   }
+  let stat: string
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('main.ts')
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   } catch {
     return true // no /proc (macOS): trust the pid
   }
+  if (/^\d+ \(.*\) [ZX]/s.test(stat)) return false
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+  return cmdline === '' || cmdline.includes('main.ts')
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -131,8 +138,8 @@ export interface StartOptions { nodes?: number; background: boolean; clean: bool
 
 export async function start(g: Globals, o: StartOptions): Promise<NetworkState> {
   const dir = networkDir(g)
-  if (o.nodes !== undefined && o.nodes !== 1 && o.nodes !== 4 && !(Number.isInteger(o.nodes) && o.nodes > 1 && o.nodes <= 16)) {
-    fail(`--nodes ${o.nodes} is not a valid subnet size`, 'use --nodes 1 or --nodes 4')
+  if (o.nodes !== undefined && !(Number.isInteger(o.nodes) && o.nodes >= 1 && o.nodes <= 16)) {
+    fail(`--nodes ${o.nodes} is not a valid subnet size`, 'use --nodes 1 (fastest) or --nodes 4 (tolerates one faulty node); at most 16')
   }
   const existing = readState(dir)
   if (existing?.nodes.some((n) => isNodeProcess(n.pid))) {
@@ -174,18 +181,34 @@ export async function start(g: Globals, o: StartOptions): Promise<NetworkState> 
   return state
 }
 
+// Ready means certifying now: every node at certified height >= 1 and past the height it reported
+// first, since a restarted node reports its stored catch-up height at once, even if it is stuck there.
 async function waitReady(state: NetworkState): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
+  const first: (number | undefined)[] = state.nodes.map(() => undefined)
+  let lastProgress = Date.now()
+  let best = -1
   for (;;) {
     const hs = await Promise.all(state.nodes.map((n) => health(n.url)))
-    if (hs.every((h) => h !== undefined && h.certifiedHeight >= 1)) return
+    hs.forEach((h, i) => {
+      if (h !== undefined && first[i] === undefined) first[i] = h.certifiedHeight
+    })
+    if (hs.every((h, i) => h !== undefined && h.certifiedHeight >= Math.max(1, first[i]! + 1))) return
+    const top = Math.max(...hs.map((h) => h?.certifiedHeight ?? -1))
+    if (top > best) {
+      best = top
+      lastProgress = Date.now()
+    }
+    const stalled = hs.every((h) => h !== undefined) && Date.now() - lastProgress > STALL_MS
     const dead = state.nodes.find((n) => !isNodeProcess(n.pid))
-    if (dead !== undefined || Date.now() > deadline) {
-      const n = dead ?? state.nodes[hs.findIndex((h) => h === undefined || h.certifiedHeight < 1)]
-      const tail = tailLines(n.log, 15)
+    if (dead !== undefined || stalled || Date.now() > deadline) {
+      const n = dead ?? state.nodes[Math.max(0, hs.findIndex((h, i) => h === undefined || h.certifiedHeight <= (first[i] ?? 0)))]
+      const tail = tailLines(n.log, 12)
       await stopState(state)
-      const what = dead !== undefined ? `node ${n.index} exited while starting` : `the network did not certify a block within ${READY_TIMEOUT_MS / 1000} s`
-      throw new UserError(`${what}. Last lines of ${n.log}:\n${tail}`, 'fix the cause shown above, or run `capsa start --clean` for a fresh network')
+      const what = dead !== undefined ? `node ${n.index} exited while starting`
+        : stalled ? `the network answers but has certified no new block for ${STALL_MS / 1000} s (stuck at height ${best})`
+        : `the network did not certify a block within ${READY_TIMEOUT_MS / 1000} s`
+      throw new UserError(`${what}; the nodes were stopped. Last lines of ${n.log}:\n${tail}`, 'fix the cause shown above, or run `capsa start --clean` for a fresh network (its canisters are lost)')
     }
     await sleep(150)
   }

@@ -60,7 +60,7 @@ export function loadProject(g: Globals): Project {
     }
     if (type !== 'custom' && typeof c.main !== 'string') fail(`${where} needs a "main" entry file`, `add "main": "src/main.${type === 'motoko' ? 'mo' : 'ts'}"`)
     if (type === 'custom' && typeof c.wasm !== 'string') fail(`${where} needs a "wasm" path`, 'add "wasm": "path/to/module.wasm"')
-    if (c.persistence !== undefined && c.persistence !== 'eop' && c.persistence !== 'classic') fail(`${where}: "persistence" must be "eop" or "classic"`)
+    if (c.persistence !== undefined && c.persistence !== 'eop' && c.persistence !== 'classic') fail(`${where}: "persistence" must be "eop" or "classic"`, `fix it in ${file}`)
     canisters.push({
       name, type, main: c.main, wasm: c.wasm, candid: c.candid,
       build: typeof c.build === 'string' ? [c.build] : c.build,
