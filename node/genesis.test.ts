@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sign, verify, createPublicKey } from 'node:crypto'
 import { Principal } from '@dfinity/principal'
-import { createGenesis, writeGenesis, ed25519PrivateKeyFromSeed } from './genesis.ts'
+import { CONSENSUS_TIMING, createGenesis, writeGenesis, ed25519PrivateKeyFromSeed } from './genesis.ts'
 import { loadRegistry, parseRegistry } from './registry.ts'
 import { blsPublicKeyFromDer, combineShares, signShare, blsVerify } from '../protocol/bls.ts'
 import { fromHex } from '../protocol/hash.ts'
@@ -67,7 +67,7 @@ describe('genesis command', () => {
       const reg = loadRegistry(join(dir, 'registry.json'))
       expect(reg.subnets[0].nodes.map((n) => n.http)).toEqual(['127.0.0.1:45001', '127.0.0.1:45003', '127.0.0.1:45005', '127.0.0.1:45007'])
       const config = JSON.parse(readFileSync(join(dir, 'node-0-2', 'node.json'), 'utf8'))
-      expect(config).toEqual({ registry: '../registry.json', identity: 'identity.json', dataDir: 'data' })
+      expect(config).toEqual({ registry: '../registry.json', identity: 'identity.json', dataDir: 'data', consensus: CONSENSUS_TIMING.local })
       const again = run('--nodes', '4', '--dir', dir)
       expect(again.status).toBe(2)
       expect(again.stderr).toMatch(/already holds a network; use --force/)

@@ -30,7 +30,7 @@ const cfg = smoke
 // The genesis command's local timings unless CAPSA_BENCH_CONSENSUS gives JSON overrides, e.g. '{"unitDelayMs":300,"initialNotaryDelayMs":150}'.
 const consensus = process.env.CAPSA_BENCH_CONSENSUS ? (JSON.parse(process.env.CAPSA_BENCH_CONSENSUS) as LocalSubnetOptions['consensus']) : undefined
 console.log(`machine load average before the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores, shared with other work)`)
-console.log(`consensus config: ${consensus ? JSON.stringify(consensus) : 'node defaults (unitDelayMs 1000, initialNotaryDelayMs 600)'}`)
+console.log(`consensus config: ${consensus ? JSON.stringify(consensus) : 'the local timings genesis writes (node/genesis.ts CONSENSUS_TIMING.local)'}`)
 const subnets: LocalSubnet[] = []
 function killAll(): void {
   for (const s of subnets) {
