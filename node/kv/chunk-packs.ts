@@ -21,7 +21,7 @@ const MAX_BODY = 64 * 1024 * 1024
 const COMPACT_BELOW = 0.5
 
 interface Location { pack: number; offset: number; length: number }
-interface Pack { size: number; liveBytes: number; liveCount: number; handle?: FileHandle }
+interface Pack { size: number; liveBytes: number; liveCount: number; handle?: Promise<FileHandle> }
 
 const packName = (seq: number): string => `${String(seq).padStart(12, '0')}.pack`
 
@@ -162,9 +162,13 @@ export class ChunkPacks implements ChunkBodyStore {
 
   async #read(loc: Location): Promise<Uint8Array> {
     const pack = this.#packs.get(loc.pack)!
-    pack.handle ??= await open(join(this.dir, packName(loc.pack)), 'r')
-    const out = new Uint8Array(loc.length)
-    const { bytesRead } = await pack.handle.read(out, 0, loc.length, loc.offset)
+    // One handle per pack, shared by concurrent reads (the promise is stored before it resolves).
+    pack.handle ??= open(join(this.dir, packName(loc.pack)), 'r')
+    // Uninitialised memory: zeroing fresh pages first cost more than the read itself (first-touch
+    // faults). A plain Uint8Array view, so a caller's slice() copies as it does for Uint8Arrays.
+    const raw = Buffer.allocUnsafeSlow(loc.length)
+    const out = new Uint8Array(raw.buffer, raw.byteOffset, raw.length)
+    const { bytesRead } = await (await pack.handle).read(out, 0, loc.length, loc.offset)
     // A short read means the file changed under the node; the caller's hash check reports it.
     return bytesRead === loc.length ? out : out.subarray(0, bytesRead)
   }
@@ -198,13 +202,13 @@ export class ChunkPacks implements ChunkBodyStore {
     const p = this.#packs.get(seq)
     if (p === undefined || p.liveCount > 0) return
     this.#packs.delete(seq)
-    await p.handle?.close()
+    await (await p.handle)?.close()
     await unlink(join(this.dir, packName(seq))).catch(() => undefined)
   }
 
   async close(): Promise<void> {
     await this.#writing
-    for (const p of this.#packs.values()) await p.handle?.close()
+    for (const p of this.#packs.values()) await (await p.handle)?.close()
     for (const p of this.#packs.values()) p.handle = undefined
   }
 }
