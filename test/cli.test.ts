@@ -108,6 +108,18 @@ describe('capsa CLI, end to end', () => {
     expect(await ok(['logs', '--node', '0', '--tail', '50'])).toMatch(/http listening on/)
   }, 60_000)
 
+  it('canister update-settings changes controllers as dfx does; canister logs reads the log', async () => {
+    const other = '2vxsx-fae'
+    await ok(['canister', 'update-settings', canister, '--add-controller', other, '--freezing-threshold', '86400'])
+    const status = JSON.parse(await ok(['canister', 'status', canister, '--json'])) as { controllers: string[]; freezing_threshold: string }
+    expect(status.controllers).toContain(other)
+    expect(status.freezing_threshold).toBe('86400')
+    await ok(['canister', 'update-settings', canister, '--remove-controller', other])
+    expect((JSON.parse(await ok(['canister', 'status', canister, '--json'])) as { controllers: string[] }).controllers).not.toContain(other)
+    const logs = JSON.parse(await ok(['canister', 'logs', canister, '--json']))
+    expect(Array.isArray(logs)).toBe(true)
+  }, 30_000)
+
   it('an existing dfx.json project (Motoko, init_arg) deploys unchanged', async () => {
     const dfx = join(root, 'dfx-project')
     mkdirSync(join(dfx, 'src'), { recursive: true })

@@ -93,6 +93,33 @@ export async function lifecycle(c: Connection, id: Principal, op: 'start_caniste
   }
 }
 
+/** The canister's log (fetch_canister_logs, a query; controllers only unless the log is public). */
+export async function canisterLogs(c: Connection, id: Principal): Promise<{ idx: bigint; timestampNanos: bigint; text: string }[]> {
+  try {
+    const r = await management(c).fetch_canister_logs({ canister_id: id })
+    return r.canister_log_records.map((x) => ({ idx: x.idx, timestampNanos: x.timestamp_nanos, text: new TextDecoder().decode(new Uint8Array(x.content)) }))
+  } catch (e) {
+    throw callError(e, `fetching the logs of ${id.toText()}`)
+  }
+}
+
+/** update_settings: controllers added, removed or replaced (dfx's flags), and the freezing threshold. */
+export async function updateSettings(c: Connection, id: Principal, o: { add: string[]; remove: string[]; set?: string[]; freezingThreshold?: bigint }): Promise<void> {
+  let controllers: [] | [Principal[]] = []
+  if (o.set !== undefined || o.add.length > 0 || o.remove.length > 0) {
+    const base = o.set !== undefined ? o.set.map((t) => parsePrincipal(t, '--set-controller')) : (await canisterStatus(c, id)).settings.controllers
+    const removed = new Set(o.remove.map((t) => parsePrincipal(t, '--remove-controller').toText()))
+    const next = [...base, ...o.add.map((t) => parsePrincipal(t, '--add-controller'))].filter((p, i, all) => !removed.has(p.toText()) && all.findIndex((q) => q.toText() === p.toText()) === i)
+    if (next.length === 0) fail('that would leave the canister without controllers', 'keep at least one controller (usually your own identity)')
+    controllers = [next]
+  }
+  try {
+    await management(c).update_settings({ canister_id: id, settings: { controllers, freezing_threshold: o.freezingThreshold === undefined ? [] : [o.freezingThreshold] }, sender_canister_version: [] })
+  } catch (e) {
+    throw callError(e, `update_settings of ${id.toText()}`)
+  }
+}
+
 export type ModeFlag = 'auto' | 'install' | 'reinstall' | 'upgrade'
 
 export function parseMode(m: string | undefined): ModeFlag {

@@ -93,6 +93,14 @@ const mgmtIdl: IDL.InterfaceFactory = ({ IDL: I }) => {
     start_canister: I.Func([id], [], []),
     stop_canister: I.Func([id], [], []),
     delete_canister: I.Func([id], [], []),
+    update_settings: I.Func([I.Record({
+      canister_id: I.Principal,
+      settings: I.Record({ controllers: I.Opt(I.Vec(I.Principal)), freezing_threshold: I.Opt(I.Nat) }),
+      sender_canister_version: I.Opt(I.Nat64),
+    })], [], []),
+    fetch_canister_logs: I.Func([id], [I.Record({
+      canister_log_records: I.Vec(I.Record({ idx: I.Nat64, timestamp_nanos: I.Nat64, content: I.Vec(I.Nat8) })),
+    })], ['query']),
   })
 }
 
@@ -115,6 +123,8 @@ export interface Management {
   start_canister(a: Id): Promise<void>
   stop_canister(a: Id): Promise<void>
   delete_canister(a: Id): Promise<void>
+  update_settings(a: { canister_id: Principal; settings: { controllers: [] | [Principal[]]; freezing_threshold: [] | [bigint] }; sender_canister_version: [] }): Promise<void>
+  fetch_canister_logs(a: Id): Promise<{ canister_log_records: { idx: bigint; timestamp_nanos: bigint; content: Uint8Array | number[] }[] }>
 }
 
 export function management(c: Connection): ActorSubclass<Management> {

@@ -168,10 +168,10 @@ async function identity(g: Globals, p: string[], v: Values): Promise<number> {
 
 async function canister(g: Globals, p: string[], v: Values): Promise<number> {
   const sub = arg(p, 1, 'a canister command', 'canister create|install|call|status|start|stop|delete|id …')
-  const known = ['create', 'install', 'call', 'status', 'start', 'stop', 'delete', 'id']
+  const known = ['create', 'install', 'call', 'status', 'start', 'stop', 'delete', 'id', 'logs', 'update-settings']
   if (!known.includes(sub)) fail(`unknown canister command ${JSON.stringify(sub)}`, `use ${known.join(', ')}`)
   const target = arg(p, 2, 'a canister name or id', `canister ${sub} <name|id>${sub === 'call' ? ' <method> [argument]' : ''}`)
-  const { argumentText, callCanister, canisterStatus, createCanister, encodeText, installSource, installWasm, interfaceOf, lifecycle, parseMode, resolveTarget, statusJson, statusText } = await import('./canister.ts')
+  const { argumentText, callCanister, canisterLogs, canisterStatus, createCanister, encodeText, installSource, installWasm, interfaceOf, lifecycle, parseMode, resolveTarget, statusJson, statusText, updateSettings } = await import('./canister.ts')
   const { connect } = await import('./client.ts')
   if (sub === 'id') {
     const t = resolveTarget(g, g.network ?? 'local', target)
@@ -212,6 +212,18 @@ async function canister(g: Globals, p: string[], v: Values): Promise<number> {
       await lifecycle(c, t.id, sub === 'start' ? 'start_canister' : 'stop_canister')
       progress(`${sub === 'start' ? 'Started' : 'Stopped'} canister ${t.name ?? t.id.toText()}.`)
       return 0
+    case 'logs': {
+      const records = await canisterLogs(c, t.id)
+      out(g, records.map((r) => ({ idx: String(r.idx), timestamp_nanos: String(r.timestampNanos), content: r.text })), records.map((r) => `[${r.idx}. ${new Date(Number(r.timestampNanos / 1_000_000n)).toISOString()}]: ${r.text}`).join('\n') || '(no log records)')
+      return 0
+    }
+    case 'update-settings': {
+      const threshold = v['freezing-threshold']
+      if (threshold !== undefined && !/^\d+$/.test(threshold)) fail(`--freezing-threshold must be a whole number of seconds, got ${JSON.stringify(threshold)}`, 'for example --freezing-threshold 2592000')
+      await updateSettings(c, t.id, { add: v['add-controller'] ?? [], remove: v['remove-controller'] ?? [], set: v['set-controller'], freezingThreshold: threshold === undefined ? undefined : BigInt(threshold) })
+      progress(`Updated the settings of canister ${t.name ?? t.id.toText()}.`)
+      return 0
+    }
     case 'delete': {
       await lifecycle(c, t.id, 'delete_canister')
       if (t.name !== undefined && t.project !== undefined) saveCanisterId(t.project.root, t.name, c.network, undefined)

@@ -34,6 +34,10 @@ const OPTIONS = {
   'upgrade-unchanged': { type: 'boolean' },
   all: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+  'add-controller': { type: 'string', multiple: true },
+  'remove-controller': { type: 'string', multiple: true },
+  'set-controller': { type: 'string', multiple: true },
+  'freezing-threshold': { type: 'string' },
 } as const
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
@@ -57,7 +61,8 @@ Canisters (by project name or id)
   canister create <name> [--with-cycles N]
   canister install <name|id> [--wasm file] [--mode …] [--argument '(…)' | --argument-file f]
   canister call <name|id> <method> ['(args)'] [--query|--update] [--output candid|idl|json|raw] [--candid file.did]
-  canister status|start|stop|delete|id <name|id>
+  canister status|start|stop|delete|id|logs <name|id>
+  canister update-settings <name|id> [--add-controller P] [--remove-controller P] [--set-controller P] [--freezing-threshold N]
 
 Identities (in $CAPSA_HOME, default ~/.config/capsa)
   identity new|use|remove <name>, identity list|whoami|get-principal, identity import <name> <file.pem>, identity export <name>
