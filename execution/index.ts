@@ -22,7 +22,7 @@ export { executeTask } from './call-context.ts'
 export { executeRound, defaultSchedulerConfig } from './scheduler.ts'
 export type { RoundResult, RoundLog, SchedulerConfig } from './scheduler.ts'
 export {
-  newReplicatedState, canisterKey, getCanister, sortedCanisterKeys, sortedIngress, pruneIngress, allocateCanisterId, addCanister, loadCanister, removeCanister,
+  newReplicatedState, canisterKey, getCanister, sortedCanisterKeys, sortedIngress, pruneIngress, allocateCanisterId, addCanister, loadCanister, removeCanister, queuedMessages,
 } from './replicated-state.ts'
 export type {
   ReplicatedState, ReplicatedStateInit, IngressStatus, IngressStatusRecord, InputMessage, PendingStop, CanisterChange, CanisterHistory, ChangeDetails,

@@ -139,6 +139,13 @@ export function enqueueInput(state: ReplicatedState, id: Uint8Array, msg: InputM
   q.push(msg)
 }
 
+/** Messages waiting for a round: the management canister's queue and every canister's input queue. */
+export function queuedMessages(state: ReplicatedState): number {
+  let n = state.subnetQueue.length
+  for (const q of state.inputQueues.values()) n += q.length
+  return n
+}
+
 export function inputQueueLength(state: ReplicatedState, id: Uint8Array): number {
   return state.inputQueues.get(canisterKey(id))?.length ?? 0
 }

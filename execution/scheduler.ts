@@ -23,7 +23,7 @@ import type { CanisterRuntime } from './execute.ts'
 import { errorFromCanister } from './trap.ts'
 import { executeManagement, effectiveCanisterId } from './management/index.ts'
 import type { ManagementContext } from './management/index.ts'
-import { enqueueInput, getCanister, inputQueueLength, pruneIngress, setIngressStatus, sortedCanisterKeys } from './replicated-state.ts'
+import { enqueueInput, getCanister, inputQueueLength, pruneIngress, queuedMessages, setIngressStatus, sortedCanisterKeys } from './replicated-state.ts'
 import type { IngressStatus, IngressStatusRecord, ReplicatedState } from './replicated-state.ts'
 
 export interface SchedulerConfig {
@@ -112,9 +112,7 @@ class Round {
   }
 
   pending(): number {
-    let n = this.state.subnetQueue.length
-    for (const q of this.state.inputQueues.values()) n += q.length
-    return n
+    return queuedMessages(this.state)
   }
 
   /** Sorted canister ids rotated by the height, so no canister is always first. */

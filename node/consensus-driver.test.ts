@@ -20,9 +20,8 @@ import { openReplicaApp, type ReplicaApp } from './replica-app.ts'
 import { prefixedKvStore } from './kv/prefixed.ts'
 import { ChannelMux, CHANNEL } from './p2p/channels.ts'
 import { StateSyncPeer } from './state-sync-peer.ts'
-import { subnetTreeInfos } from './registry.ts'
+import { subnetInit, subnetTreeInfos } from './registry.ts'
 import { CheckpointStore } from '../state/checkpoint.ts'
-import { principalFromText } from '../protocol/principal.ts'
 
 const MS = 1_000_000n
 const SIGNED = new Set(['proposal', 'notarizationShare', 'finalizationShare'])
@@ -92,7 +91,7 @@ describe('consensus over libp2p, four nodes in one process', () => {
     })
     const open = async (i: number) => {
       const appOptions = {
-        init: { subnetId: principalFromText(subnet.id), canisterRanges: subnet.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const) },
+        init: subnetInit(subnet),
         subnets: subnetTreeInfos(g.registry),
         checkpoints: checkpointStores[i],
         cupInterval: config.cupInterval,

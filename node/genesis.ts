@@ -5,6 +5,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ED25519_DER_PREFIX, ed25519PublicKeyDer } from '../protocol/auth.ts'
 import { blsPublicKeyToDer, dealThresholdKey } from '../protocol/bls.ts'
 import { sha256, toHex } from '../protocol/hash.ts'
 import { principalToText, selfAuthenticating, subnetCanisterRange } from '../protocol/principal.ts'
@@ -48,12 +49,11 @@ export interface Genesis {
 }
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
 export function ed25519PublicKeyFromSeed(seed: Uint8Array): Uint8Array {
   const priv = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
   const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' })
-  return new Uint8Array(spki.subarray(ED25519_SPKI_PREFIX.length))
+  return new Uint8Array(spki.subarray(ED25519_DER_PREFIX.length))
 }
 
 export function ed25519PrivateKeyFromSeed(seed: Uint8Array) {
@@ -61,7 +61,7 @@ export function ed25519PrivateKeyFromSeed(seed: Uint8Array) {
 }
 
 export function nodeIdOf(ed25519PublicKey: Uint8Array): Uint8Array {
-  return selfAuthenticating(Buffer.concat([ED25519_SPKI_PREFIX, ed25519PublicKey]))
+  return selfAuthenticating(ed25519PublicKeyDer(ed25519PublicKey))
 }
 
 export function createGenesis(opts: GenesisOptions): Genesis {

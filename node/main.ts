@@ -56,7 +56,7 @@ async function loadModules() {
     createHttpServer: server.createHttpServer, LevelKvStore: level.LevelKvStore, replicaMetrics: metrics.replicaMetrics,
     consensusCrypto: keys.consensusCrypto, loadIdentity: keys.loadIdentity, placeInRegistry: keys.placeInRegistry,
     SubnetNetwork: network.SubnetNetwork, loadRegistry: registry.loadRegistry, ReplicaApp: app.ReplicaApp, openReplicaApp: app.openReplicaApp,
-    subnetTreeInfos: registry.subnetTreeInfos, ReplicaBackend: backend.ReplicaBackend, ChannelMux: channels.ChannelMux, CHANNEL: channels.CHANNEL,
+    subnetTreeInfos: registry.subnetTreeInfos, subnetInit: registry.subnetInit, ReplicaBackend: backend.ReplicaBackend, ChannelMux: channels.ChannelMux, CHANNEL: channels.CHANNEL,
     prefixedKvStore: prefixed.prefixedKvStore, StateSyncPeer: sync.StateSyncPeer, CheckpointStore: checkpoint.CheckpointStore,
     loadConsensusState: driver.loadConsensusState, parseEnvelope: envelope.parseEnvelope, decodeCbor: cbor.decodeCbor, pino: pinoModule.pino, ChunkPacks: packs.ChunkPacks,
   }
@@ -188,8 +188,8 @@ export async function runNode(configPath: string): Promise<void> {
     const clock = m.systemClock()
     const abort = new AbortController()
     const log = (line: string) => logger.info(line)
-    const subnetId = principalFromText(subnet.id)
-    const ranges = subnet.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const)
+    const init = m.subnetInit(subnet)
+    const { subnetId, canisterRanges: ranges } = init
     const bodies = await m.ChunkPacks.open(join(config.dataDir, 'chunks'))
     closers.push(() => bodies.close())
     const checkpoints = new m.CheckpointStore(m.prefixedKvStore(store, 'state/'), { bodies })
@@ -204,7 +204,7 @@ export async function runNode(configPath: string): Promise<void> {
     })
     let backend: InstanceType<typeof m.ReplicaBackend> | undefined
     const appOptions = {
-      init: { subnetId, canisterRanges: ranges },
+      init,
       subnets: m.subnetTreeInfos(registry),
       checkpoints,
       cupInterval: cconfig.cupInterval,

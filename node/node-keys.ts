@@ -6,13 +6,13 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { type ConsensusCrypto, RealConsensusCrypto, type SubnetPublicKeys, type ThresholdPublic } from '../consensus/crypto.ts'
+import { ed25519PublicKeyDer } from '../protocol/auth.ts'
 import { publicShareFromCoefficients } from '../protocol/bls.ts'
 import { CapsaError } from '../protocol/errors.ts'
 import { bytesEqual, fromHex } from '../protocol/hash.ts'
 import { ed25519PrivateKeyFromSeed, ed25519PublicKeyFromSeed, type NodeSecrets } from './genesis.ts'
 import type { Registry, RegistrySubnet } from './registry.ts'
 
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
 function bad(what: string): CapsaError {
   return new CapsaError('INVALID_ARGUMENT', what)
@@ -87,7 +87,7 @@ export function subnetPublicKeys(subnet: RegistrySubnet): SubnetPublicKeys {
   if (beacon === undefined) throw bad(`subnet ${subnet.id} has no random-beacon key in the registry; regenerate the network with the genesis command`)
   if (beacon.threshold !== f + 1) throw bad(`subnet ${subnet.id}: beacon threshold ${beacon.threshold} is not f + 1 = ${f + 1}`)
   const nodeKeys: KeyObject[] = subnet.nodes.map((x) =>
-    createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, hexBytes(x.publicKey, 32, `node ${x.id} public key`)]), format: 'der', type: 'spki' }),
+    createPublicKey({ key: Buffer.from(ed25519PublicKeyDer(hexBytes(x.publicKey, 32, `node ${x.id} public key`))), format: 'der', type: 'spki' }),
   )
   return {
     n,

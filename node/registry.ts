@@ -3,9 +3,10 @@
 // keys, and the root key clients trust. Secrets never appear here; each node keeps its own key file.
 
 import { readFileSync } from 'node:fs'
+import { ed25519PublicKeyDer } from '../protocol/auth.ts'
 import { CapsaError } from '../protocol/errors.ts'
 import { fromHex, toHex } from '../protocol/hash.ts'
-import { principalFromText } from '../protocol/principal.ts'
+import { principalFromText, type CanisterRange } from '../protocol/principal.ts'
 import { blsPublicKeyToDer } from '../protocol/bls.ts'
 import type { SubnetTreeInfo } from '../state/state-tree.ts'
 
@@ -79,7 +80,10 @@ export function loadRegistry(path: string): Registry {
   return parseRegistry(text, path)
 }
 
-const ED25519_SPKI_PREFIX = fromHex('302a300506032b6570032100')
+/** A subnet's id and canister ranges as bytes, as execution's replicated state takes them. */
+export function subnetInit(s: RegistrySubnet): { subnetId: Uint8Array; canisterRanges: CanisterRange[] } {
+  return { subnetId: principalFromText(s.id), canisterRanges: s.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const) }
+}
 
 /** Every subnet as the certified tree's /subnet/<id> shows it (keys DER-wrapped, ranges as principals). */
 export function subnetTreeInfos(r: Registry): { id: Uint8Array; info: SubnetTreeInfo }[] {
@@ -87,8 +91,8 @@ export function subnetTreeInfos(r: Registry): { id: Uint8Array; info: SubnetTree
     id: principalFromText(s.id),
     info: {
       publicKeyDer: blsPublicKeyToDer(fromHex(s.publicKey)),
-      canisterRanges: s.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const),
-      nodes: s.nodes.map((n) => [principalFromText(n.id), Uint8Array.from([...ED25519_SPKI_PREFIX, ...fromHex(n.publicKey)])] as const),
+      canisterRanges: subnetInit(s).canisterRanges,
+      nodes: s.nodes.map((n) => [principalFromText(n.id), ed25519PublicKeyDer(fromHex(n.publicKey))] as const),
       type: s.type,
     },
   }))

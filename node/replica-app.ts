@@ -13,7 +13,7 @@ import type { CatchUpPackage } from '../consensus/types.ts'
 import { loadConsensusState } from './consensus-driver.ts'
 import type { KvStore } from '../protocol/interfaces.ts'
 import { ingressPayloadBuilder, ingressPayloadValidator } from '../consensus/ingress-payload.ts'
-import { defaultSchedulerConfig, executeRound, newReplicatedState } from '../execution/index.ts'
+import { defaultSchedulerConfig, executeRound, newReplicatedState, queuedMessages } from '../execution/index.ts'
 import type { ReplicatedState, ReplicatedStateInit, RoundResult, SchedulerConfig } from '../execution/index.ts'
 import type { Batch, BatchDelivery, BlockPayload, PayloadBuilder, PayloadValidator, StateHashSource } from '../protocol/consensus-types.ts'
 import { CapsaError } from '../protocol/errors.ts'
@@ -82,7 +82,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
   readonly #builder: PayloadBuilder
   readonly #validator: PayloadValidator
   #writes: Promise<unknown> = Promise.resolve()
-  #pendingMessages = 0
+  #work: { queued: number; heartbeat: boolean; nextTimer: bigint | undefined } = { queued: 0, heartbeat: false, nextTimer: undefined }
   #sync: SyncJob | undefined
 
   private constructor(opts: ReplicaAppOptions, exec: Execution, height: bigint) {
@@ -94,6 +94,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     if (height > 0n) this.#keepCheckpointTree(height, exec.certified.tree)
     this.#keep = BigInt(opts.keepTrees ?? 200)
     const seen = (id: Uint8Array) => this.#recent.has(toHex(id)) || this.#exec.state.ingress.has(toHex(id))
+    this.#noteWork()
     this.#builder = ingressPayloadBuilder(this.ingress, seen)
     this.#validator = ingressPayloadValidator(seen)
   }
@@ -153,12 +154,21 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
   /** Execution wants a round even without ingress: messages still queued, a global timer due, or a
    *  canister with a heartbeat (which runs every round). */
   pendingWork(time: TimeNs): boolean {
-    if (this.#pendingMessages > 0) return true
+    const w = this.#work
+    return w.queued > 0 || w.heartbeat || (w.nextTimer !== undefined && w.nextTimer <= time)
+  }
+
+  // Derived once per executed round (only rounds change queues, timers and installed modules), not
+  // on every consensus step that asks.
+  #noteWork(): void {
+    let heartbeat = false
+    let nextTimer: bigint | undefined
     for (const rt of this.#exec.state.canisters.values()) {
       const t = rt.state.globalTimer
-      if ((t > 0n && t <= time) || rt.hasExport('canister_heartbeat')) return true
+      if (t > 0n && (nextTimer === undefined || t < nextTimer)) nextTimer = t
+      if (!heartbeat && rt.hasExport('canister_heartbeat')) heartbeat = true
     }
-    return false
+    this.#work = { queued: queuedMessages(this.#exec.state), heartbeat, nextTimer }
   }
 
   validate(payload: BlockPayload, height: Height, time: TimeNs, past: readonly BlockPayload[]): string | undefined {
@@ -179,7 +189,6 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     if (batch.height !== this.lastHeight + 1n) throw new Error(`batch ${batch.height} delivered out of order (last ${this.lastHeight})`)
     const { state, certified } = this.#exec
     const result = executeRound(state, batch, this.#opts.scheduler ?? defaultSchedulerConfig)
-    this.#pendingMessages = result.pendingMessages
     let tree = certified.commit(state, result)
     if (batch.height % this.#opts.cupInterval === 0n) {
       tree = this.#checkpoint(batch.height)
@@ -188,6 +197,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     this.#trees.set(batch.height, tree)
     this.#trees.delete(batch.height - this.#keep)
     this.lastHeight = batch.height
+    this.#noteWork()
     this.#opts.onDeliver?.(batch, result, tree)
   }
 
@@ -240,6 +250,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
         if (!bytesEqual(exec.certified.tree.hash, stateHash)) throw new CapsaError('STATE_SYNC_INVALID', `the checkpoint at height ${height} does not reproduce the certified state hash`)
         if (abort.signal.aborted) return
         this.#exec = exec
+        this.#noteWork()
         this.#trees.set(height, exec.certified.tree)
         this.#keepCheckpointTree(height, exec.certified.tree)
         this.#sync = undefined

@@ -8,7 +8,7 @@ import type { IngressMessage } from '../protocol/consensus-types.ts'
 import { encodeCertificate } from '../protocol/certificate.ts'
 import type { Delegation } from '../protocol/certificate.ts'
 import { CapsaError } from '../protocol/errors.ts'
-import { toHex } from '../protocol/hash.ts'
+import { fromHex, toHex } from '../protocol/hash.ts'
 import type { Height, RequestId } from '../protocol/ids.ts'
 import type { Reject } from '../protocol/reject.ts'
 import { LABEL } from '../state/state-tree.ts'
@@ -89,8 +89,7 @@ export class ReplicaBackend implements HttpBackend {
     const view = this.#o.certified()
     if (view === undefined || this.#waiters.size === 0) return
     for (const [key, wake] of this.#waiters) {
-      const status = lookupValue(view.tree, [LABEL.requestStatus, fromHexKey(key), LABEL.status])
-      if (status === undefined || !TERMINAL.has(new TextDecoder().decode(status))) continue
+      if (!isTerminal(view, fromHex(key))) continue
       this.#waiters.delete(key)
       for (const w of wake) w()
     }
@@ -98,13 +97,9 @@ export class ReplicaBackend implements HttpBackend {
 
   async awaitCertifiedStatus(requestId: RequestId, signal: AbortSignal): Promise<Uint8Array | undefined> {
     const key = toHex(requestId)
-    const path: Path = [LABEL.requestStatus, requestId]
     const answer = (): Uint8Array | undefined => {
       const view = this.#o.certified()
-      if (view === undefined) return undefined
-      const status = lookupValue(view.tree, [...path, LABEL.status])
-      if (status === undefined || !TERMINAL.has(new TextDecoder().decode(status))) return undefined
-      return this.#certificate(view, [path, TIME_PATH])
+      return view !== undefined && isTerminal(view, requestId) ? this.#certificate(view, [[LABEL.requestStatus, requestId], TIME_PATH]) : undefined
     }
     const now = answer()
     if (now !== undefined || signal.aborted) return now
@@ -169,8 +164,10 @@ export class ReplicaBackend implements HttpBackend {
   }
 }
 
-function fromHexKey(key: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(key, 'hex'))
+/** Whether the certified tree shows a final status (replied, rejected or done) for the request. */
+function isTerminal(view: CertifiedView, requestId: Uint8Array): boolean {
+  const status = lookupValue(view.tree, [LABEL.requestStatus, requestId, LABEL.status])
+  return status !== undefined && TERMINAL.has(new TextDecoder().decode(status))
 }
 
 // The subnet endpoint serves the time, the subnet's own subtree and canister ranges (spec: read_state

@@ -29,8 +29,19 @@ export interface PublicKey {
 // The exact DER SubjectPublicKeyInfo prefixes the agent's identities produce (RFC 8410 / RFC 5480,
 // uncompressed points). Anything else is refused before OpenSSL sees it, so no alternative DER
 // spelling of the same key can yield a second self-authenticating principal.
+/** The SubjectPublicKeyInfo prefix of a raw 32-byte Ed25519 key (RFC 8410). */
+export const ED25519_DER_PREFIX: Uint8Array = hex('302a300506032b6570032100')
+
+/** A raw Ed25519 public key as the 44-byte DER the IC uses (node ids, /subnet/<id>/node keys). */
+export function ed25519PublicKeyDer(raw: Uint8Array): Uint8Array {
+  const der = new Uint8Array(ED25519_DER_PREFIX.length + raw.length)
+  der.set(ED25519_DER_PREFIX)
+  der.set(raw, ED25519_DER_PREFIX.length)
+  return der
+}
+
 const DER_PREFIXES: readonly { scheme: SignatureScheme; prefix: Uint8Array; length: number }[] = [
-  { scheme: 'ed25519', prefix: hex('302a300506032b6570032100'), length: 44 },
+  { scheme: 'ed25519', prefix: ED25519_DER_PREFIX, length: 44 },
   { scheme: 'ecdsa-secp256k1', prefix: hex('3056301006072a8648ce3d020106052b8104000a034200'), length: 88 },
   { scheme: 'ecdsa-p256', prefix: hex('3059301306072a8648ce3d020106082a8648ce3d030107034200'), length: 91 },
 ]

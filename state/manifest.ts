@@ -10,7 +10,7 @@
 // Files are sorted by name; integers are big-endian; every byte string carries a u32 length.
 
 import { CapsaError } from '../protocol/errors.ts'
-import { bytesEqual, compareBytes, domainSeparator, sha256 } from '../protocol/hash.ts'
+import { bytesEqual, compareBytes, domainSeparator, sha256, toHex } from '../protocol/hash.ts'
 import { Reader, Writer } from './codec.ts'
 
 export const PAGE_BYTES = 4096
@@ -40,7 +40,8 @@ export interface Manifest {
   readonly files: readonly ManifestFile[]
 }
 
-export const chunkHash = (bytes: Uint8Array): Uint8Array => sha256(CHUNK_DOMAIN, bytes)
+/** A chunk's hash; the chunk may be given as the pieces whose concatenation it is. */
+export const chunkHash = (...parts: readonly Uint8Array[]): Uint8Array => sha256(CHUNK_DOMAIN, ...parts)
 
 export function encodeManifest(m: Manifest): Uint8Array {
   const w = new Writer().u32(MANIFEST_VERSION).u64(m.height).u32(m.chunkPages).u32(m.files.length)
@@ -113,11 +114,6 @@ export function pageChunkParts(pm: PageMapSnapshot, c: number, chunkPages: numbe
   return parts
 }
 
-export function pageChunk(pm: PageMapSnapshot, c: number, chunkPages: number): Uint8Array | undefined {
-  const parts = pageChunkParts(pm, c, chunkPages)
-  return parts === undefined ? undefined : concatParts(parts)
-}
-
 export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]
   let n = 0
@@ -130,8 +126,6 @@ export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out
 }
-
-export const chunkHashOfParts = (parts: readonly Uint8Array[]): Uint8Array => sha256(CHUNK_DOMAIN, ...parts)
 
 /**
  * Builds the manifest of `snap`. With `previous` and `dirty` (page indexes changed since `previous`
@@ -147,10 +141,10 @@ export function buildManifest(
   const built = new Map<string, BuiltChunk>()
   const chunkBytes = chunkPages * PAGE_BYTES
   const add = (parts: Uint8Array[], offset: number): ChunkRef => {
-    const hash = chunkHashOfParts(parts)
+    const hash = chunkHash(...parts)
     let size = 0
     for (const p of parts) size += p.length
-    built.set(Buffer.from(hash).toString('hex'), { hash, parts })
+    built.set(toHex(hash), { hash, parts })
     return { offset, size, hash }
   }
   const prevFiles = new Map((previous && previous.chunkPages === chunkPages ? previous.files : []).map((f) => [f.name, f]))

@@ -12,7 +12,7 @@ import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ChunkBodyStore } from '../../protocol/interfaces.ts'
 import { CapsaError } from '../../protocol/errors.ts'
-import { toHex } from '../../protocol/hash.ts'
+import { fromHex, toHex } from '../../protocol/hash.ts'
 
 const MAGIC = new TextEncoder().encode('capsapk1')
 const HEADER = 4 + 32
@@ -106,7 +106,7 @@ export class ChunkPacks implements ChunkBodyStore {
       for (const [key, loc] of this.#index) {
         if (!moving.has(loc.pack) || seen.has(key)) continue
         const bytes = await this.#read(loc)
-        records.push({ key, hash: Uint8Array.from(Buffer.from(key, 'hex')), parts: [bytes], length: bytes.length })
+        records.push({ key, hash: fromHex(key), parts: [bytes], length: bytes.length })
         seen.add(key)
       }
     }
@@ -187,7 +187,7 @@ export class ChunkPacks implements ChunkBodyStore {
   }
 
   async retainOnly(keep: ReadonlySet<string>): Promise<void> {
-    const gone = [...this.#index.keys()].filter((k) => !keep.has(k)).map((k) => Uint8Array.from(Buffer.from(k, 'hex')))
+    const gone = [...this.#index.keys()].filter((k) => !keep.has(k)).map(fromHex)
     await this.delete(gone)
   }
 

@@ -8,34 +8,21 @@
 // Time is the network's own: `advanceTime` cannot move it and says so; `tick` waits for the next
 // certified height. Calls need signing identities (a bare principal cannot sign a request).
 
-import { Actor as AgentActor, HttpAgent, type Identity } from '@dfinity/agent'
-import { IDL } from '@dfinity/candid'
+import { Actor as AgentActor, HttpAgent, pollForResponse, type Identity } from '@dfinity/agent'
 import { Ed25519KeyIdentity } from '@dfinity/identity'
 import { Principal } from '@dfinity/principal'
-import { moduleMetadata } from '../../execution/module-seam.ts'
 import { CapsaError } from '../../protocol/errors.ts'
 import type { Actor, ActorOptions, IdlFactory, ServiceShape } from './actor.ts'
 import { principalBytes, type PrincipalLike } from './core.ts'
-import type { CanisterStatus, CanisterTarget, CreateCanisterOptions, InstallOptions, SetupOptions, UpgradeOptions } from './subnet.ts'
+import {
+  canisterCall, canisterStatusOf, createCanisterCall, createdCanister, installCall, installMode, reinstallMode, upgradeMode,
+} from './management-calls.ts'
+import type { CanisterStatus, CreateCanisterOptions, InstallOptions, ManagementCall, UpgradeOptions } from './management-calls.ts'
+import type { CanisterTarget, SetupOptions } from './subnet.ts'
 
 type Sender = PrincipalLike | Identity | undefined
 
-const managementIdl: IdlFactory = ({ IDL: I }) => {
-  const settings = I.Record({ controllers: I.Opt(I.Vec(I.Principal)) })
-  const upgrade = I.Opt(I.Record({ skip_pre_upgrade: I.Opt(I.Bool), wasm_memory_persistence: I.Opt(I.Variant({ keep: I.Null, replace: I.Null })) }))
-  const target = I.Record({ canister_id: I.Principal })
-  return I.Service({
-    provisional_create_canister_with_cycles: I.Func([I.Record({ amount: I.Opt(I.Nat), settings: I.Opt(settings), specified_id: I.Opt(I.Principal), sender_canister_version: I.Opt(I.Nat64) })], [target], []),
-    install_code: I.Func([I.Record({ mode: I.Variant({ install: I.Null, reinstall: I.Null, upgrade }), canister_id: I.Principal, wasm_module: I.Vec(I.Nat8), arg: I.Vec(I.Nat8), sender_canister_version: I.Opt(I.Nat64) })], [], []),
-    start_canister: I.Func([target], [], []),
-    stop_canister: I.Func([target], [], []),
-    delete_canister: I.Func([target], [], []),
-    canister_status: I.Func([target], [I.Record({
-      status: I.Variant({ running: I.Null, stopping: I.Null, stopped: I.Null }), module_hash: I.Opt(I.Vec(I.Nat8)),
-      settings: I.Record({ controllers: I.Vec(I.Principal) }), cycles: I.Nat, memory_size: I.Nat,
-    })], []),
-  })
-}
+const MANAGEMENT = Principal.fromText('aaaaa-aa')
 
 const isIdentity = (x: unknown): x is Identity => typeof x === 'object' && x !== null && 'transformRequest' in x && 'getPrincipal' in x
 
@@ -76,60 +63,38 @@ export class RemoteTestSubnet {
     return a
   }
 
-  async #management(sender: Sender): Promise<Record<string, (arg: unknown) => Promise<any>>> {
-    const effective = (_m: string, args: unknown[]) => ({ effectiveCanisterId: (args[0] as { canister_id?: Principal } | undefined)?.canister_id ?? Principal.fromText('aaaaa-aa') })
-    return AgentActor.createActor(managementIdl, { agent: await this.#agent(this.#signer(sender)), canisterId: Principal.fromText('aaaaa-aa'), callTransform: effective, queryTransform: effective }) as never
+  // A management call over HTTP, addressed through the canister it is about (or aaaaa-aa for
+  // creation); the argument and the reply's decoding are the in-process subnet's own.
+  async #update(call: ManagementCall, sender: Sender): Promise<Uint8Array> {
+    const agent = await this.#agent(this.#signer(sender))
+    const effectiveCanisterId = call.target === undefined ? MANAGEMENT : Principal.fromUint8Array(call.target)
+    const { requestId } = await agent.call(MANAGEMENT, { methodName: call.method, arg: call.arg, effectiveCanisterId, callSync: false })
+    return new Uint8Array((await pollForResponse(agent, effectiveCanisterId, requestId)).reply)
   }
 
   async createCanister(opts: CreateCanisterOptions = {}): Promise<Principal> {
-    const settings = opts.controllers === undefined ? [] : [{ controllers: [opts.controllers.map((c) => Principal.fromUint8Array(principalBytes(c)))] }]
-    const m = await this.#management(opts.sender)
-    const r = await m.provisional_create_canister_with_cycles({ amount: opts.cycles === undefined ? [] : [opts.cycles], settings, specified_id: [], sender_canister_version: [] })
-    return Principal.fromText(r.canister_id.toText())
+    return createdCanister(await this.#update(createCanisterCall(opts), opts.sender))
   }
-
-  async #install(opts: InstallOptions, mode: unknown): Promise<void> {
-    const m = await this.#management(opts.sender)
-    const arg = opts.arg ?? new Uint8Array(IDL.encode([], []))
-    await m.install_code({ mode, canister_id: Principal.fromUint8Array(principalBytes(opts.canisterId)), wasm_module: opts.wasm, arg, sender_canister_version: [] })
+  async installCode(opts: InstallOptions): Promise<void> {
+    await this.#update(installCall(opts, installMode()), opts.sender)
   }
-  installCode(opts: InstallOptions): Promise<void> {
-    return this.#install(opts, { install: null })
+  async reinstallCode(opts: InstallOptions): Promise<void> {
+    await this.#update(installCall(opts, reinstallMode()), opts.sender)
   }
-  reinstallCode(opts: InstallOptions): Promise<void> {
-    return this.#install(opts, { reinstall: null })
-  }
-  upgradeCanister(opts: UpgradeOptions): Promise<void> {
-    const persistence = opts.wasmMemoryPersistence ?? (moduleMetadata(opts.wasm).sections.has('enhanced-orthogonal-persistence') ? 'keep' : undefined)
-    return this.#install(opts, {
-      upgrade: [{
-        skip_pre_upgrade: opts.skipPreUpgrade === undefined ? [] : [opts.skipPreUpgrade],
-        wasm_memory_persistence: persistence === undefined ? [] : [persistence === 'keep' ? { keep: null } : { replace: null }],
-      }],
-    })
-  }
-
-  async #onCanister(method: string, t: CanisterTarget): Promise<any> {
-    return (await this.#management(t.sender))[method]({ canister_id: Principal.fromUint8Array(principalBytes(t.canisterId)) })
+  async upgradeCanister(opts: UpgradeOptions): Promise<void> {
+    await this.#update(installCall(opts, upgradeMode(opts)), opts.sender)
   }
   async startCanister(t: CanisterTarget): Promise<void> {
-    await this.#onCanister('start_canister', t)
+    await this.#update(canisterCall('start_canister', t.canisterId), t.sender)
   }
   async stopCanister(t: CanisterTarget): Promise<void> {
-    await this.#onCanister('stop_canister', t)
+    await this.#update(canisterCall('stop_canister', t.canisterId), t.sender)
   }
   async deleteCanister(t: CanisterTarget): Promise<void> {
-    await this.#onCanister('delete_canister', t)
+    await this.#update(canisterCall('delete_canister', t.canisterId), t.sender)
   }
-  async canisterStatus(t: CanisterTarget): Promise<Omit<CanisterStatus, 'version'>> {
-    const r = await this.#onCanister('canister_status', t)
-    return {
-      status: Object.keys(r.status)[0] as CanisterStatus['status'],
-      moduleHash: r.module_hash.length > 0 ? new Uint8Array(r.module_hash[0]) : undefined,
-      controllers: r.settings.controllers.map((p: Principal) => Principal.fromText(p.toText())),
-      cycles: r.cycles,
-      memorySize: r.memory_size,
-    }
+  async canisterStatus(t: CanisterTarget): Promise<CanisterStatus> {
+    return canisterStatusOf(await this.#update(canisterCall('canister_status', t.canisterId), t.sender))
   }
 
   /** A Candid actor through @dfinity/agent; `setIdentity` switches the signing identity. */
