@@ -7,14 +7,13 @@ import { CanisterRuntime } from './execute.ts'
 import type { ExecutionResult } from './execute.ts'
 import { PageMap } from './page-map.ts'
 import { testCanisterWat, wat } from './test-canister.ts'
-import { compileMotoko } from '../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../sim/motoko.ts'
 import { limits } from '../protocol/limits.ts'
 
 const ID = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1]) as CanisterId
 const EMPTY_ARGS = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0])
 // Same source as motoko.test.ts, so the compiled module is shared through the cache. Between
 // upgrades `n` lives in the heap in both persistence modes, so only restored heap pages bring it back.
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 
 /** What state/ would write to disk and read back: page maps through their export, the rest as data. */
 function roundTrip(s: CanisterState): CanisterState {

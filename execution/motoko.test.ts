@@ -5,10 +5,9 @@ import { cycles } from '../protocol/ids.ts'
 import { newCanisterState } from './canister-state.ts'
 import { CanisterRuntime } from './execute.ts'
 import type { ExecutionResult } from './execute.ts'
-import { compileMotoko } from '../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../sim/motoko.ts'
 import type { MotokoMode } from '../sim/motoko.ts'
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const ID = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1]) as CanisterId
 const CONTROLLER = new Uint8Array([7, 7, 7])
 const EMPTY_ARGS = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0])

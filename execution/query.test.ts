@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { IDL } from '@dfinity/candid'
 import { encodeCandid } from '../protocol/candid.ts'
 import { principalToText } from '../protocol/principal.ts'
-import { compileMotoko } from '../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../sim/motoko.ts'
 import { ManagementTypes as T } from './management/index.ts'
 import { executeQuery, inspectIngress } from './query.ts'
 import type { QueryOptions, QueryResult } from './query.ts'
@@ -292,7 +292,6 @@ describe('inspectIngress', () => {
   })
 })
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const SUMMER = `import Principal "mo:core/Principal";
 persistent actor {
   type Counter = actor { get : shared query () -> async Nat };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Ed25519KeyIdentity } from '@dfinity/identity'
 import { decodeCandid, encodeCandid, IDL } from '../protocol/candid.ts'
 import { principalToText, canisterIdFromIndex } from '../protocol/principal.ts'
-import { compileMotoko } from '../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER, MOTOKO_MULTI as MULTI } from '../sim/motoko.ts'
 import { testCanisterWat, wat } from './test-canister.ts'
 import { anonymousIngress, replyBytes, RoundDriver, signedIngress } from './scheduler-testing.ts'
 import type { IngressStatus } from './replicated-state.ts'
@@ -20,16 +20,6 @@ const TRAPPER = `(module
   (func (export "canister_update bump_then_trap") (call $bump) (call $trap (i32.const 100) (i32.const 4)))
   (func (export "canister_update bump_then_unreachable") (call $bump) unreachable))`
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
-const MULTI = `import Timer "mo:core/Timer";
-persistent actor {
-  var fired : Nat = 0;
-  transient let ic = actor "aaaaa-aa" : actor { raw_rand : () -> async Blob };
-  public func callInc(target : Text) : async Nat { await (actor (target) : actor { inc : () -> async Nat }).inc() };
-  public func rand() : async Blob { await ic.raw_rand() };
-  public func arm(s : Nat) : async () { ignore Timer.setTimer<system>(#seconds s, func () : async () { fired += 1 }) };
-  public func firedCount() : async Nat { fired };
-}`
 
 const nat = (s: IngressStatus): bigint => decodeCandid([IDL.Nat], replyBytes(s))[0] as bigint
 const text = (t: string) => encodeCandid([IDL.Text], [t])

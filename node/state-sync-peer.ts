@@ -98,8 +98,8 @@ export class StateSyncPeer {
     })
   }
 
-  /** The manifest hash certified at `height`, from the first peer whose witness reproduces `stateHash`. */
-  async certifiedManifestHash(height: bigint, stateHash: Uint8Array): Promise<Uint8Array> {
+  /** The manifest hash certified at `height`, and the first peer whose witness reproduces `stateHash`. */
+  async certifiedManifestHash(height: bigint, stateHash: Uint8Array): Promise<{ hash: Uint8Array; peer: number }> {
     for (const peer of this.#others()) {
       const bytes = await this.request(peer, 'w', height)
       if (bytes === undefined) continue
@@ -107,7 +107,7 @@ export class StateSyncPeer {
         const tree = decodeHashTree(bytes)
         if (!bytesEqual(reconstruct(tree), stateHash)) continue
         const found = lookupPath(CHECKPOINT_MANIFEST_PATH, tree)
-        if (found.status === 'found') return found.value
+        if (found.status === 'found') return { hash: found.value, peer }
       } catch {
         continue
       }
@@ -117,9 +117,11 @@ export class StateSyncPeer {
 
   /** Fetches the checkpoint certified at `height` into the store. */
   async sync(height: bigint, stateHash: Uint8Array, signal: AbortSignal): Promise<void> {
-    const manifestHash = await this.certifiedManifestHash(height, stateHash)
+    const { hash: manifestHash, peer: first } = await this.certifiedManifestHash(height, stateHash)
     if (signal.aborted) return
-    const sources: ChunkSource[] = this.#others().map((peer) => ({
+    // The peer that just answered goes first: a peer that is down would cost a timeout per chunk.
+    const peers = [first, ...this.#others().filter((p) => p !== first)]
+    const sources: ChunkSource[] = peers.map((peer) => ({
       manifest: (h) => this.request(peer, 'm', h),
       chunk: (h, i) => (signal.aborted ? Promise.resolve(undefined) : this.request(peer, 'c', h, i)),
     }))

@@ -74,3 +74,16 @@ export function compileMotoko(source: string, mode: MotokoMode = 'eop'): MotokoO
   renameSync(tmp, wasmPath)
   return { wasm: new Uint8Array(out.wasm), candid: out.candid }
 }
+
+// Canisters many tests and benchmarks share: a counter (update inc, query get), and one that calls
+// another actor, draws raw_rand and arms a timer.
+export const MOTOKO_COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
+export const MOTOKO_MULTI = `import Timer "mo:core/Timer";
+persistent actor {
+  var fired : Nat = 0;
+  transient let ic = actor "aaaaa-aa" : actor { raw_rand : () -> async Blob };
+  public func callInc(target : Text) : async Nat { await (actor (target) : actor { inc : () -> async Nat }).inc() };
+  public func rand() : async Blob { await ic.raw_rand() };
+  public func arm(s : Nat) : async () { ignore Timer.setTimer<system>(#seconds s, func () : async () { fired += 1 }) };
+  public func firedCount() : async Nat { fired };
+}`

@@ -4,18 +4,8 @@ import type { HashTree, LabeledTree } from '../protocol/hash-tree.ts'
 import { compareBytes, toHex } from '../protocol/hash.ts'
 import { EMPTY_MAP, SMALL_MAX, deletePath, fullHashTree, isTreap, leaves, lookupValue, priorityOf, setLeaf } from './tree.ts'
 import type { MapNode, Treap } from './tree.ts'
+import { xorshift } from './testing.ts'
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    return s
-  }
-}
 
 type Content = Map<string, { path: Uint8Array[]; value: Uint8Array }>
 
@@ -57,7 +47,7 @@ function fromScratch(content: Content): HashTree {
   return build(root)
 }
 function randomEdits(seed: number, steps: number, space: number) {
-  const next = rng(seed)
+  const next = xorshift(seed)
   let root: MapNode = EMPTY_MAP
   const content: Content = new Map()
   const bytes = (n: number) => Uint8Array.from({ length: n }, () => next() & 0xff)

@@ -5,11 +5,10 @@
 import { createHash } from 'node:crypto'
 import { encodeCandid, IDL } from '../protocol/candid.ts'
 import { principalToText } from '../protocol/principal.ts'
-import { compileMotoko } from '../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../sim/motoko.ts'
 import { anonymousIngress, RoundDriver } from '../execution/scheduler-testing.ts'
 import { wat } from '../execution/test-canister.ts'
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const CALLER = `persistent actor {
   transient let ic = actor "aaaaa-aa" : actor { raw_rand : () -> async Blob };
   public func callInc(target : Text) : async Nat { await (actor (target) : actor { inc : () -> async Nat }).inc() };

@@ -18,11 +18,10 @@ import { IDL as icpIDL } from '@icp-sdk/core/candid'
 import { Principal as IcpPrincipal } from '@icp-sdk/core/principal'
 import { asMap, decodeCbor } from '../protocol/cbor.ts'
 import { toHex } from '../protocol/hash.ts'
-import { compileMotoko } from '../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../sim/motoko.ts'
 import { LocalSubnet, until } from './support/local-subnet.ts'
 
 const N = 4
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const counterIdl: IDL.InterfaceFactory = ({ IDL: I }) => I.Service({ inc: I.Func([], [I.Nat], []), get: I.Func([], [I.Nat], ['query']) })
 type Counter = { inc(): Promise<bigint>; get(): Promise<bigint> }
 // What the test needs of a client library: @dfinity/agent 3.4.3 and @icp-sdk/core 6.1.0 have the same

@@ -3,9 +3,10 @@
 
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { killProjectNetwork } from './support/local-subnet.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'capsa-quickstart-'))
@@ -15,10 +16,7 @@ const run = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'scripts
 
 afterAll(() => {
   // Whatever happened, no node keeps running.
-  try {
-    const state = JSON.parse(readFileSync(join(project, '.capsa', 'network', 'network.json'), 'utf8')) as { nodes: { pid?: number }[] }
-    for (const n of state.nodes) if (n.pid) try { process.kill(n.pid, 'SIGKILL') } catch { /* gone */ }
-  } catch { /* never started */ }
+  killProjectNetwork(project)
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -6,7 +6,7 @@
 import { against, fmt, header, smoke } from '../harness.ts'
 import { encodeCandid } from '../../protocol/candid.ts'
 import type { IngressMessage } from '../../protocol/consensus-types.ts'
-import { compileMotoko } from '../../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER } from '../../sim/motoko.ts'
 import { wat } from '../../execution/test-canister.ts'
 import { anonymousIngress, RoundDriver } from '../../execution/scheduler-testing.ts'
 
@@ -46,7 +46,7 @@ function perMessage(name: string, d: RoundDriver, id: Uint8Array, method: string
 for (const mode of ['classic', 'eop'] as const) {
   const d = new RoundDriver()
   const id = d.createCanister()
-  const installed = d.install(id, compileMotoko(`persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`, mode).wasm)
+  const installed = d.install(id, compileMotoko(MOTOKO_COUNTER, mode).wasm)
   if (installed.status !== 'replied') throw new Error(`install failed: ${JSON.stringify(installed)}`)
   for (const n of smoke ? [100] : [100, 500]) {
     const ms = perMessage(`motoko counter inc (${mode}), ${n}/batch`, d, id, 'inc', n, 2000)

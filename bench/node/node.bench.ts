@@ -12,14 +12,13 @@ import { Actor } from '@dfinity/agent'
 import { IDL } from '@dfinity/candid'
 import type { Principal } from '@dfinity/principal'
 import { against, fmt, header, smoke } from '../harness.ts'
-import { compileMotoko } from '../../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../../sim/motoko.ts'
 import { LocalSubnet, type LocalSubnetOptions } from '../../test/support/local-subnet.ts'
 import { installCounters } from './setup.ts'
 import { cpuSeconds, fmtLatency, latencySummary, newSigner, query, scrapeMetrics, update, type Signer } from './load.ts'
 
 header('node: replica processes on 127.0.0.1 under load')
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const counterIdl: IDL.InterfaceFactory = ({ IDL: I }) => I.Service({ inc: I.Func([], [I.Nat], []), get: I.Func([], [I.Nat], ['query']) })
 type Counter = { inc(): Promise<bigint>; get(): Promise<bigint> }
 

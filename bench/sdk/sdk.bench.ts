@@ -4,10 +4,11 @@
 // Goal (Capsa issue 7): start to ready ≤ 3 s for 4 nodes. Every process started here is stopped.
 
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { against, fmt, header, smoke } from '../harness.ts'
+import { killProjectNetwork } from '../../test/support/local-subnet.ts'
 
 header('sdk: the capsa CLI against a local 4-node network')
 
@@ -42,11 +43,7 @@ try {
   try {
     capsa(['stop'])
   } catch {
-    // Stop failed: make sure no node outlives the benchmark.
-    try {
-      const state = JSON.parse(readFileSync(join(project, '.capsa', 'network', 'network.json'), 'utf8')) as { nodes: { pid?: number }[] }
-      for (const n of state.nodes) if (n.pid) try { process.kill(n.pid, 'SIGKILL') } catch { /* gone */ }
-    } catch { /* never started */ }
+    killProjectNetwork(project) // stop failed: no node outlives the benchmark
   }
   rmSync(dir, { recursive: true, force: true })
 }

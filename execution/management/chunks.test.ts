@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { decodeCandid, encodeCandid, IDL } from '../../protocol/candid.ts'
 import { sha256 } from '../../protocol/hash.ts'
-import { compileMotoko } from '../../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../../sim/motoko.ts'
 import { principal, replyBytes, RoundDriver } from '../scheduler-testing.ts'
 import { ManagementTypes as T } from './index.ts'
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const MGMT = new Uint8Array(0)
 const ALICE = new Uint8Array([0xa1, 0x01])
 

@@ -2,22 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { decodeCandid, encodeCandid, IDL } from '../../protocol/candid.ts'
 import { sha256, toHex } from '../../protocol/hash.ts'
 import { canisterIdFromIndex, principalToText } from '../../protocol/principal.ts'
-import { compileMotoko } from '../../sim/motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER, MOTOKO_MULTI as MULTI } from '../../sim/motoko.ts'
 import { anonymousIngress, principal, replyBytes, RoundDriver } from '../scheduler-testing.ts'
 import type { IngressStatus } from '../replicated-state.ts'
 import { executeManagement, fetchCanisterLogs, queryManagement, ManagementTypes as T } from './index.ts'
 import type { ManagementContext } from './index.ts'
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
-const MULTI = `import Timer "mo:core/Timer";
-persistent actor {
-  var fired : Nat = 0;
-  transient let ic = actor "aaaaa-aa" : actor { raw_rand : () -> async Blob };
-  public func callInc(target : Text) : async Nat { await (actor (target) : actor { inc : () -> async Nat }).inc() };
-  public func rand() : async Blob { await ic.raw_rand() };
-  public func arm(s : Nat) : async () { ignore Timer.setTimer<system>(#seconds s, func () : async () { fired += 1 }) };
-  public func firedCount() : async Nat { fired };
-}`
 const FACTORY = `import Debug "mo:core/Debug";
 persistent actor {
   transient let ic = actor "aaaaa-aa" : actor {

@@ -2,6 +2,7 @@
 // Every malformed-input path throws CapsaError('WASM_INVALID') so callers never see a RangeError.
 
 import { CapsaError } from '../../protocol/errors.ts'
+import { encodeSleb128, encodeUleb128 } from '../../protocol/leb128.ts'
 
 export function invalid(message: string, detail?: Record<string, unknown>): never {
   throw new CapsaError('WASM_INVALID', `invalid wasm module: ${message}`, detail)
@@ -178,12 +179,7 @@ export class Writer {
   }
 
   s64(v: bigint): this {
-    for (;;) {
-      const b = Number(v & 0x7fn)
-      v >>= 7n
-      if ((v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0)) return this.byte(b)
-      this.byte(b | 0x80)
-    }
+    return this.bytes(encodeSleb128(v))
   }
 
   /** Signed LEB of a safe integer (|v| < 2^53), without BigInt: the rewriter's hot path. */
@@ -197,13 +193,7 @@ export class Writer {
   }
 
   u64(v: bigint): this {
-    do {
-      let b = Number(v & 0x7fn)
-      v >>= 7n
-      if (v !== 0n) b |= 0x80
-      this.byte(b)
-    } while (v !== 0n)
-    return this
+    return this.bytes(encodeUleb128(v))
   }
 
   name(s: string): this {

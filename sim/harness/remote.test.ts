@@ -3,12 +3,11 @@
 
 import { afterAll, describe, expect, it } from 'vitest'
 import { Ed25519KeyIdentity } from '@dfinity/identity'
-import { compileMotoko } from '../motoko.ts'
+import { compileMotoko, MOTOKO_COUNTER as COUNTER } from '../motoko.ts'
 import { LocalSubnet, until } from '../../test/support/local-subnet.ts'
 import { CapsaTestSubnet, RemoteTestSubnet } from './index.ts'
 import type { IdlFactory } from './index.ts'
 
-const COUNTER = `persistent actor { var n : Nat = 0; public func inc() : async Nat { n += 1; n }; public query func get() : async Nat { n } }`
 const idlFactory: IdlFactory = ({ IDL }) => IDL.Service({ inc: IDL.Func([], [IDL.Nat], []), get: IDL.Func([], [IDL.Nat], ['query']) })
 type Counter = { inc(): Promise<bigint>; get(): Promise<bigint> }
 

@@ -3,7 +3,7 @@
 // every process killed when the test ends.
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -41,6 +41,22 @@ export function until(cond: () => Promise<boolean> | boolean, ms: number, what: 
     }
     void tick()
   })
+}
+
+/** Kills whatever nodes a `capsa start` left running for a project (tests and benchmarks clean up with it). */
+export function killProjectNetwork(project: string): void {
+  try {
+    const state = JSON.parse(readFileSync(join(project, '.capsa', 'network', 'network.json'), 'utf8')) as { nodes: { pid?: number }[] }
+    for (const n of state.nodes) {
+      try {
+        if (n.pid) process.kill(n.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // never started
+  }
 }
 
 export interface LocalSubnetOptions {
