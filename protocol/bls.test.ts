@@ -202,3 +202,135 @@ describe('threshold BLS', () => {
     expectCode(() => publicShareFromCoefficients(key.publicCoefficients, 0), 'BLS_INVALID')
   })
 })
+
+// The arithmetic is mcl's; the agents verify with noble. Both must agree on every valid value and on
+// which encodings are points at all, or a certificate could be accepted by one side and not the other.
+describe('mcl backend agrees with noble', () => {
+  const { Fp, Fp2 } = nobleV2.fields
+  let state = 0x9e3779b9
+  const rnd = (n: number) => {
+    const out = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      state ^= state << 13
+      state ^= state >>> 17
+      state ^= state << 5
+      out[i] = state & 0xff
+    }
+    return out
+  }
+  const nobleG1Ok = (b: Uint8Array) => {
+    try {
+      const p = nobleV2.G1.Point.fromBytes(b)
+      p.assertValidity()
+      return !p.is0()
+    } catch {
+      return false
+    }
+  }
+  const nobleG2Ok = (b: Uint8Array) => {
+    try {
+      const p = nobleV2.G2.Point.fromBytes(b)
+      p.assertValidity()
+      return !p.is0()
+    } catch {
+      return false
+    }
+  }
+  const toBe = (x: bigint, n: number) => {
+    const out = new Uint8Array(n)
+    for (let i = n - 1; i >= 0; i--, x >>= 8n) out[i] = Number(x & 0xffn)
+    return out
+  }
+  // A compressed encoding of a curve point outside the prime-order subgroup (x chosen at random).
+  const offSubgroupG1 = (): Uint8Array => {
+    for (;;) {
+      const x = Fp.create(BigInt('0x' + toHex(rnd(48))))
+      const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n)
+      let y: bigint
+      try {
+        y = Fp.sqrt(y2)
+      } catch {
+        continue
+      }
+      const b = toBe(x, 48)
+      b[0] |= 0x80 | (y > Fp.neg(y) ? 0x20 : 0)
+      return b
+    }
+  }
+  const offSubgroupG2 = (): Uint8Array => {
+    for (;;) {
+      const x = Fp2.fromBigTuple([Fp.create(BigInt('0x' + toHex(rnd(48)))), Fp.create(BigInt('0x' + toHex(rnd(48))))])
+      const y2 = Fp2.add(Fp2.mul(Fp2.sqr(x), x), Fp2.fromBigTuple([4n, 4n]))
+      let y
+      try {
+        y = Fp2.sqrt(y2)
+      } catch {
+        continue
+      }
+      const b = new Uint8Array(96)
+      b.set(toBe(x.c1, 48), 0)
+      b.set(toBe(x.c0, 48), 48)
+      const ny = Fp2.neg(y)
+      const larger = y.c1 !== ny.c1 ? y.c1 > ny.c1 : y.c0 > ny.c0
+      b[0] |= 0x80 | (larger ? 0x20 : 0)
+      return b
+    }
+  }
+
+  it('hash, keys, signatures and combination are byte-identical on random inputs', () => {
+    const S = nobleV2.shortSignatures
+    for (let i = 0; i < 20; i++) {
+      const m = rnd(1 + (i * 37) % 200)
+      const sk = blsKeyFromSeed(rnd(32))
+      expect(toHex(blsHashMessage(m).point.serialize())).toBe(toHex(S.hash(m, BLS_DST).toBytes(true)))
+      expect(toHex(blsPublicKey(sk))).toBe(toHex(S.getPublicKey(sk).toBytes(true)))
+      const sig = blsSign(m, sk)
+      expect(toHex(sig)).toBe(toHex(S.sign(S.hash(m, BLS_DST), sk).toBytes(true)))
+      expect(nobleV1.verifyShortSignature(sig, m, blsPublicKey(sk))).toBe(true)
+    }
+  })
+
+  it('accepts and rejects exactly the encodings noble does', () => {
+    const sig = blsSign(msg, blsKeyFromSeed(enc('k')))
+    const pk = blsPublicKey(blsKeyFromSeed(enc('k')))
+    const g1: Uint8Array[] = [sig, offSubgroupG1(), offSubgroupG1(), nobleV2.G1.Point.ZERO.toBytes(true)]
+    const g2: Uint8Array[] = [pk, offSubgroupG2(), offSubgroupG2(), nobleV2.G2.Point.ZERO.toBytes(true)]
+    // Flag bits, a field element ≥ p, and single-byte corruptions of valid points.
+    for (const flags of [0x00, 0x20, 0x40, 0x60, 0xa0, 0xc0, 0xe0]) {
+      const a = sig.slice()
+      a[0] = (a[0] & 0x1f) | flags
+      g1.push(a)
+      const b = pk.slice()
+      b[0] = (b[0] & 0x1f) | flags
+      g2.push(b)
+    }
+    const big = toBe(Fp.ORDER + 3n, 48)
+    big[0] |= 0x80
+    g1.push(big)
+    const big2 = pk.slice()
+    big2.set(big, 48)
+    big2[48] &= 0x1f
+    g2.push(big2)
+    for (let i = 0; i < 40; i++) {
+      const a = sig.slice()
+      a[i % 48] ^= 1 << (i % 8)
+      g1.push(a)
+      const b = pk.slice()
+      b[(i * 5) % 96] ^= 1 << (i % 8)
+      g2.push(b)
+    }
+    const other = blsHashMessage(enc('other'))
+    for (const b of g1) expect([toHex(b), blsVerify(b, other, pk) || blsVerify(b, msg, pk) || isG1(b)]).toEqual([toHex(b), nobleG1Ok(b)])
+    for (const b of g2) expect([toHex(b), isValidBlsPublicKey(b)]).toEqual([toHex(b), nobleG2Ok(b)])
+  })
+})
+
+// Decoding is internal; a signature share that combines shows the point decoded.
+function isG1(b: Uint8Array): boolean {
+  try {
+    combineShares([{ index: 1, signature: b }], 1)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -3,24 +3,35 @@
 // A subnet's key is Shamir-shared over Fr among its nodes; t signature shares combine by Lagrange
 // interpolation in G1 into the ordinary signature of the master key, so clients cannot tell.
 //
-// Library choice: noble-curves 2 (pure JS, audited, the same family the agent verifies with). Faster
-// alternatives were weighed: @chainsafe/blst (native blst) ships only the min-pk variant (signatures
-// in G2, Ethereum DST), so it can neither produce nor check IC certificates, and blst's own min-sig
-// API has no well-kept npm binding; bls-eth-wasm is min-pk too. mcl-wasm (herumi's mcl, WASM, well
-// kept) exposes raw G1/G2 arithmetic, pairings and RFC 9380 hash-to-G1 with a settable DST and ZCash
-// serialization, so it could plausibly give identical bytes several times faster; it is not a
-// dependency, and adopting it needs a byte-for-byte cross-check against noble on many vectors first.
-// Until then noble backs the hot path, and the costs it leaves are attacked here: the hash-to-curve of
-// a message and the pairing precomputation of a public key are cached (consensus signs and verifies
-// one message per height with many shares under a fixed set of keys), public-data scalar
-// multiplications use the variable-time path, and `combineAndVerify` checks shares optimistically
-// (one pairing check for the combined signature; per-share checks only when that fails).
+// The curve arithmetic is mcl's (protocol/bls-curve.ts says why); noble stays as the reference the
+// tests cross-check against and as what the agents use. Costs left after the library switch are
+// attacked here: the hash-to-curve of a message and the pairing precomputation of a public key are
+// cached (consensus signs and verifies one message per height with many shares under a fixed set of
+// keys), and `combineAndVerify` checks shares optimistically (one pairing check for the combined
+// signature; per-share checks only when that fails).
 
-import { bls12_381 as bls } from 'noble-curves-v2/bls12-381.js'
 import { CapsaError } from './errors.ts'
 import { bytesEqual, fromHex, sha256, toHex } from './hash.ts'
+import {
+  BLS_DST,
+  evaluateG2,
+  FR_ORDER,
+  frFromBigint,
+  g1FromBytes,
+  g2FromBytes,
+  G2_BASE,
+  hashToG1,
+  interpolateG1,
+  mulG1,
+  mulG2,
+  pairingCheck,
+  precompute,
+  type G1,
+  type G2,
+  type PrecomputedG2,
+} from './bls-curve.ts'
 
-export const BLS_DST = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_'
+export { BLS_DST }
 /** SubjectPublicKeyInfo prefix with the IC's BLS OIDs (1.3.6.1.4.1.44668.5.3.1.2.1 / .5.3.2.1). */
 export const BLS_PUBLIC_KEY_DER_PREFIX = fromHex('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100')
 export const BLS_SECRET_KEY_BYTES = 32
@@ -35,26 +46,20 @@ export type BlsPublicKey = Uint8Array
 /** 48-byte compressed G1 point. */
 export type BlsSignature = Uint8Array
 
-const S = bls.shortSignatures
-const Fr = bls.fields.Fr
-const G1 = bls.G1.Point
-const G2 = bls.G2.Point
-type G1Point = ReturnType<typeof G1.fromBytes>
-type G2Point = ReturnType<typeof G2.fromBytes>
-type Precompute = ReturnType<typeof bls.utils.calcPairingPrecomputes>
-
 /** A message already hashed to G1; sign and verify accept it in place of the bytes. */
 export interface BlsHashedMessage {
   readonly message: Uint8Array
-  readonly point: G1Point
+  readonly point: G1
 }
 
 // Small insertion-ordered LRU: Map keeps order, a hit is moved to the end, the oldest is evicted.
 class Lru<V> {
   readonly max: number
   readonly map = new Map<string, V>()
-  constructor(max: number) {
+  readonly onEvict: ((v: V) => void) | undefined
+  constructor(max: number, onEvict?: (v: V) => void) {
     this.max = max
+    this.onEvict = onEvict
   }
   get(key: string): V | undefined {
     const v = this.map.get(key)
@@ -65,39 +70,49 @@ class Lru<V> {
     return v
   }
   set(key: string, v: V): void {
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string)
+    if (this.map.size >= this.max) {
+      const oldest = this.map.keys().next().value as string
+      this.onEvict?.(this.map.get(oldest) as V)
+      this.map.delete(oldest)
+    }
     this.map.set(key, v)
   }
 }
 
 const hashCache = new Lru<BlsHashedMessage>(64)
-// Verification needs the G2 side of both pairings precomputed; for a fixed key that is done once.
+// Verification needs the key's side of the pairing precomputed; for a fixed key that is done once.
+// The precomputation lives in mcl's WebAssembly heap, so an evicted key frees it.
 interface PreparedKey {
-  readonly point: G2Point
+  readonly point: G2
   /** Filled on the first verification under this key (decoding alone does not need it). */
-  negPrecompute?: Precompute
+  pre?: PrecomputedG2
 }
-const keyCache = new Lru<PreparedKey>(256)
-let basePrecompute: Precompute | undefined
+const keyCache = new Lru<PreparedKey>(256, (k) => k.pre?.destroy())
 
 function blsError(message: string, cause?: unknown): CapsaError {
   return new CapsaError('BLS_INVALID', message, undefined, cause === undefined ? undefined : { cause })
 }
 
-/** Hashes a message to G1 under the IC's DST (about 6 ms); results for recent messages are cached. */
+/** Hashes a message to G1 under the IC's DST; results for recent messages are cached. */
 export function blsHashMessage(message: Uint8Array): BlsHashedMessage {
   if (!(message instanceof Uint8Array)) throw blsError('message must be bytes')
   const key = toHex(message)
   const hit = hashCache.get(key)
   if (hit !== undefined) return hit
-  const point = S.hash(message, BLS_DST) as G1Point
-  const h: BlsHashedMessage = Object.freeze({ message: message.slice(), point })
+  const h: BlsHashedMessage = Object.freeze({ message: message.slice(), point: hashToG1(message) })
   hashCache.set(key, h)
   return h
 }
 
-function hashed(message: Uint8Array | BlsHashedMessage): G1Point {
+function hashed(message: Uint8Array | BlsHashedMessage): G1 {
   return message instanceof Uint8Array ? blsHashMessage(message).point : message.point
+}
+
+const frAdd = (a: bigint, b: bigint) => (a + b) % FR_ORDER
+const frMul = (a: bigint, b: bigint) => (a * b) % FR_ORDER
+
+function scalarToBytes(x: bigint): Uint8Array {
+  return fromHex(x.toString(16).padStart(64, '0'))
 }
 
 // 512 bits reduced mod r: the bias (< 2^-256) is irrelevant, and only sha256 is needed.
@@ -109,7 +124,7 @@ function scalarFromSeed(tag: string, counter: number, seed: Uint8Array): bigint 
     new DataView(ctr.buffer).setUint32(4, attempt)
     const lo = sha256(t, ctr, new Uint8Array([0]), seed)
     const hi = sha256(t, ctr, new Uint8Array([1]), seed)
-    const x = BigInt('0x' + toHex(lo) + toHex(hi)) % Fr.ORDER
+    const x = BigInt('0x' + toHex(lo) + toHex(hi)) % FR_ORDER
     if (x !== 0n) return x
   }
 }
@@ -117,22 +132,24 @@ function scalarFromSeed(tag: string, counter: number, seed: Uint8Array): bigint 
 function secretScalar(sk: BlsSecretKey): bigint {
   if (!(sk instanceof Uint8Array) || sk.length !== BLS_SECRET_KEY_BYTES) throw blsError('secret key must be 32 bytes')
   const x = BigInt('0x' + toHex(sk))
-  if (x === 0n || x >= Fr.ORDER) throw blsError('secret key out of range')
+  if (x === 0n || x >= FR_ORDER) throw blsError('secret key out of range')
   return x
 }
 
 /** Deterministic secret key from seed bytes of any length (genesis and tests must be reproducible). */
 export function blsKeyFromSeed(seed: Uint8Array): BlsSecretKey {
-  return Fr.toBytes(scalarFromSeed('capsa-bls-keygen', 0, seed))
+  return scalarToBytes(scalarFromSeed('capsa-bls-keygen', 0, seed))
 }
 
+const publicKeyOf = (x: bigint): BlsPublicKey => mulG2(G2_BASE, frFromBigint(x)).serialize()
+
 export function blsPublicKey(sk: BlsSecretKey): BlsPublicKey {
-  return G2.BASE.multiply(secretScalar(sk)).toBytes(true)
+  return publicKeyOf(secretScalar(sk))
 }
 
 /** Signs with a full key or a secret share (the operation is the same: sk · H(m)). */
 export function blsSign(message: Uint8Array | BlsHashedMessage, sk: BlsSecretKey): BlsSignature {
-  return hashed(message).multiply(secretScalar(sk)).toBytes(true)
+  return mulG1(hashed(message), frFromBigint(secretScalar(sk))).serialize()
 }
 
 function decodePublicKey(pk: Uint8Array): PreparedKey | undefined {
@@ -140,29 +157,18 @@ function decodePublicKey(pk: Uint8Array): PreparedKey | undefined {
   const key = toHex(pk)
   const hit = keyCache.get(key)
   if (hit !== undefined) return hit
-  let point: G2Point
-  try {
-    point = G2.fromBytes(pk)
-    point.assertValidity()
-  } catch {
-    return undefined
-  }
+  const point = g2FromBytes(pk)
   // The identity key would accept the identity signature for every message.
-  if (point.is0()) return undefined
+  if (point === undefined || point.isZero()) return undefined
   const prepared: PreparedKey = { point }
   keyCache.set(key, prepared)
   return prepared
 }
 
-function decodeSignature(sig: Uint8Array): G1Point | undefined {
+function decodeSignature(sig: Uint8Array): G1 | undefined {
   if (!(sig instanceof Uint8Array) || sig.length !== BLS_SIGNATURE_BYTES) return undefined
-  try {
-    const p = S.Signature.fromBytes(sig) as G1Point
-    p.assertValidity()
-    return p.is0() ? undefined : p
-  } catch {
-    return undefined
-  }
+  const p = g1FromBytes(sig)
+  return p === undefined || p.isZero() ? undefined : p
 }
 
 /** True iff the bytes are a valid, non-identity public key in the prime-order subgroup. */
@@ -170,26 +176,16 @@ export function isValidBlsPublicKey(pk: Uint8Array): boolean {
   return decodePublicKey(pk) !== undefined
 }
 
-/**
- * e(sig, G2) == e(H(m), pk), checked as one Miller loop over two precomputed G2 lines and one final
- * exponentiation. Never throws: garbage in any argument gives false.
- */
+/** e(sig, G2) == e(H(m), pk). Never throws: garbage in any argument gives false. */
 export function blsVerify(sig: Uint8Array, message: Uint8Array | BlsHashedMessage, pk: Uint8Array): boolean {
   try {
     const key = decodePublicKey(pk)
     const s = decodeSignature(sig)
     if (key === undefined || s === undefined) return false
     const h = hashed(message)
-    if (h.is0()) return false
-    basePrecompute ??= bls.utils.calcPairingPrecomputes(G2.BASE)
-    key.negPrecompute ??= bls.utils.calcPairingPrecomputes(key.point.negate())
-    const ha = h.toAffine()
-    const sa = s.toAffine()
-    const f = bls.millerLoopBatch([
-      [key.negPrecompute, ha.x, ha.y],
-      [basePrecompute, sa.x, sa.y],
-    ])
-    return bls.fields.Fp12.eql(bls.fields.Fp12.finalExponentiate(f), bls.fields.Fp12.ONE)
+    if (h.isZero()) return false
+    key.pre ??= precompute(key.point)
+    return pairingCheck(s, h, key.pre)
   } catch {
     return false
   }
@@ -253,32 +249,32 @@ export function dealThresholdKey({ t, n, seed }: { t: number; n: number; seed: U
   if (!(seed instanceof Uint8Array)) throw blsError('seed must be bytes')
   const coeffs: bigint[] = []
   for (let j = 0; j < t; j++) coeffs.push(scalarFromSeed('capsa-bls-deal', j, seed))
-  const publicCoefficients = coeffs.map((a) => G2.BASE.multiply(a).toBytes(true))
+  const publicCoefficients = coeffs.map(publicKeyOf)
   const shares: BlsKeyShare[] = []
   for (let i = 1; i <= n; i++) {
     const x = BigInt(i)
     let y = 0n
-    for (let j = t - 1; j >= 0; j--) y = Fr.add(Fr.mul(y, x), coeffs[j])
+    for (let j = t - 1; j >= 0; j--) y = frAdd(frMul(y, x), coeffs[j])
     // A zero share has no valid encoding as a secret key; the chance is 2^-255 per share.
     if (y === 0n) throw blsError('degenerate share; choose another seed')
-    shares.push({ index: i, secretShare: Fr.toBytes(y), publicShare: G2.BASE.multiply(y).toBytes(true) })
+    shares.push({ index: i, secretShare: scalarToBytes(y), publicShare: publicKeyOf(y) })
   }
-  return { t, n, publicKey: publicCoefficients[0], publicCoefficients, shares, masterSecret: Fr.toBytes(coeffs[0]) }
+  return { t, n, publicKey: publicCoefficients[0], publicCoefficients, shares, masterSecret: scalarToBytes(coeffs[0]) }
 }
 
 /** The public share of holder `index`, from the public coefficients alone (Σ index^j · A_j). */
 export function publicShareFromCoefficients(coeffs: BlsPublicKey[], index: number): BlsPublicKey {
   checkIndex(index)
   if (coeffs.length === 0) throw blsError('no public coefficients')
-  const x = BigInt(index)
-  let acc = G2.ZERO
-  for (let j = coeffs.length - 1; j >= 0; j--) {
+  const points: G2[] = []
+  for (let j = 0; j < coeffs.length; j++) {
     const key = decodePublicKey(coeffs[j])
     if (key === undefined) throw blsError(`public coefficient ${j} is not a valid key`)
-    acc = (acc.is0() ? acc : acc.multiplyUnsafe(x)).add(key.point)
+    points.push(key.point)
   }
-  if (acc.is0()) throw blsError('public share is the identity')
-  return acc.toBytes(true)
+  const acc = evaluateG2(points, index)
+  if (acc.isZero()) throw blsError('public share is the identity')
+  return acc.serialize()
 }
 
 export function signShare(message: Uint8Array | BlsHashedMessage, secretShare: BlsSecretKey): BlsSignature {
@@ -287,21 +283,6 @@ export function signShare(message: Uint8Array | BlsHashedMessage, secretShare: B
 
 export function verifyShare(sigShare: Uint8Array, message: Uint8Array | BlsHashedMessage, publicShare: Uint8Array): boolean {
   return blsVerify(sigShare, message, publicShare)
-}
-
-/** λ_i = Π_{j≠i} x_j / (x_j − x_i) mod r: the weights that interpolate f(0) from the points x. */
-export function lagrangeCoefficientsAtZero(indices: number[]): bigint[] {
-  const xs = indices.map(BigInt)
-  return xs.map((xi, i) => {
-    let num = 1n
-    let den = 1n
-    for (let j = 0; j < xs.length; j++) {
-      if (j === i) continue
-      num = Fr.mul(num, xs[j])
-      den = Fr.mul(den, Fr.sub(xs[j], xi))
-    }
-    return Fr.div(num, den)
-  })
 }
 
 /**
@@ -330,18 +311,15 @@ function checkShareSet(shares: readonly BlsSignatureShare[], t: number): void {
 
 /** Σ λ_i · σ_i, or the reason it cannot be formed from these share bytes. */
 function interpolate(used: readonly BlsSignatureShare[]): BlsSignature | string {
-  const points: G1Point[] = []
+  const points: G1[] = []
   for (const s of used) {
     const p = decodeSignature(s.signature)
     if (p === undefined) return `signature share ${s.index} is not a valid G1 point`
     points.push(p)
   }
-  const lambdas = lagrangeCoefficientsAtZero(used.map((s) => s.index))
-  let acc = G1.ZERO
-  // Shares and weights are public, so the variable-time multiplication is safe here.
-  for (let i = 0; i < points.length; i++) acc = acc.add(points[i].multiplyUnsafe(lambdas[i]))
-  if (acc.is0()) return 'combined signature is the identity'
-  return acc.toBytes(true)
+  const acc = interpolateG1(used.map((s) => s.index), points)
+  if (acc.isZero()) return 'combined signature is the identity'
+  return acc.serialize()
 }
 
 export interface CombineResult {
