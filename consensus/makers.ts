@@ -58,7 +58,10 @@ export function blockMaker(pool: PoolReader, ctx: ComponentContext): ChangeActio
   if (certifiedHeight < parent.certifiedHeight) certifiedHeight = parent.certifiedHeight
   const past = pastPayloads(pool, h - 1n, parentHex, certifiedHeight)
   const payload = ctx.payloadBuilder.build(toHeight(h), timeNs(time), past)
-  if (payload.messages.length === 0 && ctx.config.idleBlockDelayNs > 0n && ctx.payloadBuilder.pendingWork?.(timeNs(time)) !== true) {
+  // The first heights above a CUP (a fresh subnet, a restart) are made at full speed: a network that
+  // is starting up should show it finalizes and certifies without waiting out idle delays.
+  const warmingUp = h <= pool.cup.content.block.height + 2n
+  if (!warmingUp && payload.messages.length === 0 && ctx.config.idleBlockDelayNs > 0n && ctx.payloadBuilder.pendingWork?.(timeNs(time)) !== true) {
     const idleDue = due + ctx.config.idleBlockDelayNs
     if (ctx.now < idleDue) {
       ctx.wakeAt.push(idleDue)

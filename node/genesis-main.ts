@@ -5,9 +5,14 @@
 // an update call answers in well under a second); `ic` keeps the IC's app-subnet delays (1 s / 600 ms).
 
 import { writeFileSync, existsSync } from 'node:fs'
+import { enableCompileCache } from 'node:module'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { CONSENSUS_TIMING, createGenesis, writeGenesis } from './genesis.ts'
+
+// `capsa start` runs this before the nodes; the bytecode cache shared with them saves most of its
+// start-up (genesis.ts is imported after the cache is on).
+enableCompileCache()
+const { CONSENSUS_TIMING, createGenesis, writeGenesis } = await import('./genesis.ts')
 
 function fail(message: string): never {
   console.error(`genesis: ${message}`)

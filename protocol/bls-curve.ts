@@ -18,12 +18,33 @@ export const BLS_DST = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_'
 /** The group order r of G1 and G2. */
 export const FR_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n
 
-await mcl.init(mcl.BLS12_381)
+await initMcl()
 mcl.setETHserialization(true)
 mcl.setMapToMode(mcl.IRTF)
 mcl.verifyOrderG1(true)
 mcl.verifyOrderG2(true)
 setG1Dst(BLS_DST)
+
+// mcl-wasm's glue turns its embedded module from base64 into bytes with `Uint8Array.from(atob(s),
+// c => c.charCodeAt(0))`: a callback per byte that costs ~270 ms at every process start (a 4-node
+// local subnet on 2 cores starts ~0.6 s later). The glue runs synchronously up to
+// WebAssembly.instantiate, so for exactly that synchronous window `Uint8Array.from` takes a fast path
+// for a Latin-1 string mapped by char code (atob's output); anything else goes to the original.
+function initMcl(): Promise<void> {
+  const original = Uint8Array.from
+  const fast = function (this: unknown, src: unknown, fn?: (c: string, i: number) => number, thisArg?: unknown) {
+    if (typeof src === 'string' && fn !== undefined && fn('A', 0) === 65 && fn('\xff', 0) === 255 && !/[^\x00-\xff]/.test(src)) {
+      return new Uint8Array(Buffer.from(src, 'latin1'))
+    }
+    return (original as (...a: unknown[]) => Uint8Array).call(this, src, fn, thisArg)
+  }
+  ;(Uint8Array as { from: unknown }).from = fast
+  try {
+    return mcl.init(mcl.BLS12_381)
+  } finally {
+    ;(Uint8Array as { from: unknown }).from = original
+  }
+}
 
 // mcl-wasm wraps hashing with the DST fixed at build time; the C function that changes it is exported
 // by the WebAssembly module but not wrapped, so it is called through the raw module here.
