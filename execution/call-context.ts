@@ -6,7 +6,10 @@
 import type { Cycles, TimeNs } from '../protocol/ids.ts'
 import { IcErrorCode, RejectCode } from '../protocol/reject.ts'
 import type { CallContext, CallOrigin, Callback } from './canister-state.ts'
-import type { CanisterRuntime, ExecutionResult } from './execute.ts'
+import type { CanisterRuntime, ExecutionResult, MessageInput } from './execute.ts'
+
+/** Inputs the scheduler adds to every execution: the cost table and the freezing limit. */
+export type ExecutionExtras = Partial<Omit<MessageInput, 'time'>>
 
 /** A call arriving at a canister (from a user through ingress, or from a canister). */
 export interface IncomingCall {
@@ -39,7 +42,7 @@ export interface StepResult {
 
 /** Executes an update call in a new call context. `asQuery`: the method is a query called in
  *  replicated mode (as an update call may do); its heap changes are discarded. */
-export function executeCall(rt: CanisterRuntime, call: IncomingCall, time: TimeNs | bigint, asQuery = false): StepResult {
+export function executeCall(rt: CanisterRuntime, call: IncomingCall, time: TimeNs | bigint, asQuery = false, extras: ExecutionExtras = {}): StepResult {
   const state = rt.state
   const ctx: CallContext = {
     id: state.nextCallContextId++,
@@ -51,23 +54,23 @@ export function executeCall(rt: CanisterRuntime, call: IncomingCall, time: TimeN
   state.callContexts.set(ctx.id, ctx)
   const entry = asQuery ? { kind: 'query' as const, method: call.method, replicated: true } : { kind: 'update' as const, method: call.method }
   const execution = rt.execute(entry, {
-    time, caller: call.caller, argData: call.arg, cyclesAvailable: call.cycles, deadline: call.deadline, canRespond: true,
+    ...extras, time, caller: call.caller, argData: call.arg, cyclesAvailable: call.cycles, deadline: call.deadline, canRespond: true,
   })
   return settle(rt, ctx, execution, BigInt(time))
 }
 
 /** Runs a system task (heartbeat, global timer) in a call context of origin `system`, so the calls
  *  it makes (Motoko's timer self-calls) have a context to return to; nobody awaits its response. */
-export function executeTask(rt: CanisterRuntime, kind: 'heartbeat' | 'global_timer', time: TimeNs | bigint): StepResult {
+export function executeTask(rt: CanisterRuntime, kind: 'heartbeat' | 'global_timer', time: TimeNs | bigint, extras: ExecutionExtras = {}): StepResult {
   const state = rt.state
   const ctx: CallContext = { id: state.nextCallContextId++, origin: { kind: 'system' }, responded: false, availableCycles: 0n as Cycles, instructions: 0n }
   state.callContexts.set(ctx.id, ctx)
-  const execution = rt.execute({ kind }, { time })
+  const execution = rt.execute({ kind }, { ...extras, time })
   return settle(rt, ctx, execution, BigInt(time))
 }
 
 /** Executes the reply or reject callback for a response; runs the cleanup callback if it traps. */
-export function executeResponse(rt: CanisterRuntime, callbackId: bigint, response: IncomingResponse, time: TimeNs | bigint): StepResult | undefined {
+export function executeResponse(rt: CanisterRuntime, callbackId: bigint, response: IncomingResponse, time: TimeNs | bigint, extras: ExecutionExtras = {}): StepResult | undefined {
   const state = rt.state
   const cb = state.callbacks.get(callbackId)
   if (cb === undefined) return undefined
@@ -75,7 +78,7 @@ export function executeResponse(rt: CanisterRuntime, callbackId: bigint, respons
   const ctx = state.callContexts.get(cb.callContextId)!
   state.cycles = (state.cycles + response.refund) as Cycles
   const common = {
-    time, caller: cb.callee, cyclesAvailable: ctx.availableCycles, cyclesRefunded: response.refund as bigint,
+    ...extras, time, caller: cb.callee, cyclesAvailable: ctx.availableCycles, cyclesRefunded: response.refund as bigint,
     canRespond: !ctx.responded, deadline: cb.deadline, callContextInstructions: ctx.instructions,
   }
   let execution = response.kind === 'reply'

@@ -9,13 +9,16 @@ import { appendLog, canisterModule } from './canister-state.ts'
 import type { CanisterState, LogRecord, OutgoingCall } from './canister-state.ts'
 export type { EntryPoint } from './entry-points.ts'
 import { LiveInstance } from './instance.ts'
-import { prepareModule } from './module-seam.ts'
+import { InstanceSlot, sharedInstanceCache } from './instance-cache.ts'
+import type { InstanceCache } from './instance-cache.ts'
+import { exportsFunction, prepareModule } from './module-seam.ts'
 import type { PreparedModule } from './module-seam.ts'
 import { messageEnv } from './system-api-env.ts'
 import type { Effects, MessageEnv, Response } from './system-api-env.ts'
 import { budgetOf, contextOf, exportOf, PERSISTENT } from './entry-points.ts'
 import type { EntryPoint } from './entry-points.ts'
 import type { CanisterTrap } from './trap.ts'
+import type { CyclesConfig } from './cycles.ts'
 
 /** An execution error as the caller sees it: reject code, IC error code and message text. The
  *  message lacks the "Error from Canister <id>: " prefix (trap.ts `errorFromCanister`), since the
@@ -66,6 +69,10 @@ export interface UpgradeOptions {
 export interface RuntimeOptions {
   /** false: run modules uninstrumented (no metering; dirty pages by comparing the heap). */
   instrument?: boolean
+  /** The subnet's cost table (cycles.ts); absent: the IC's 13-node application subnet. */
+  cycles?: CyclesConfig
+  /** Where live instances are kept and evicted; default the process-wide `sharedInstanceCache`. */
+  instanceCache?: InstanceCache
 }
 
 const COMPOSITE = new Set(['CQ', 'CRy', 'CRt', 'CC'])
@@ -74,14 +81,36 @@ const COMPOSITE = new Set(['CQ', 'CRy', 'CRt', 'CC'])
 export class CanisterRuntime {
   readonly state: CanisterState
   #prepared: PreparedModule | undefined
-  #live: LiveInstance | undefined
   readonly #options: RuntimeOptions
   /** Heap pages written so far by the running composite query session. */
   #session: Set<number> | undefined
 
+  // --- instance cache (instance-cache.ts): the live instance may be evicted between messages and
+  // is rebuilt from the committed state when next read; each read of #live counts as a use. A
+  // composite query session pins it (its writes live only in the instance until the session ends).
+  readonly #slot: InstanceSlot
+  get #live(): LiveInstance | undefined {
+    return this.#slot.get()
+  }
+  set #live(live: LiveInstance | undefined) {
+    this.#slot.set(live)
+  }
+  #rebuildInstance(): LiveInstance | undefined {
+    if (this.state.module === undefined || this.#prepared === undefined) return undefined
+    return LiveInstance.restore(this.#prepared, this.state)
+  }
+  /** Gives the live instance back to the cache (the canister leaves the subnet). */
+  releaseInstance(): void {
+    this.#slot.set(undefined)
+  }
+  // --- end instance cache
+
   constructor(state: CanisterState, options: RuntimeOptions = {}) {
     this.state = state
     this.#options = options
+    this.#slot = new InstanceSlot(options.instanceCache ?? sharedInstanceCache, {
+      rebuild: () => this.#rebuildInstance(), pinned: () => this.#session !== undefined, owner: this,
+    })
   }
 
   get hasModule(): boolean {
@@ -90,7 +119,8 @@ export class CanisterRuntime {
 
   /** Whether the installed module exports `name` (e.g. `canister_heartbeat`). */
   hasExport(name: string): boolean {
-    return this.#live?.hasExport(name) ?? false
+    // From the compiled module, so asking never rebuilds an evicted instance.
+    return this.#prepared !== undefined && exportsFunction(this.#prepared, name)
   }
 
   /** install_code mode `install`: the canister must be empty. Runs (start) and canister_init(arg)
@@ -108,14 +138,12 @@ export class CanisterRuntime {
     return outcome.result
   }
 
-  /** A runtime for a canister loaded from persisted state (a checkpoint): the live instance is
-   *  rebuilt from the module, the committed heap pages and the globals. */
+  /** A runtime for a canister loaded from persisted state (a checkpoint): the module is compiled
+   *  now; the live instance is rebuilt from it, the committed heap pages and the globals on first
+   *  use (so loading thousands of canisters holds no instances). */
   static load(state: CanisterState, options: RuntimeOptions = {}): CanisterRuntime {
     const rt = new CanisterRuntime(state, options)
-    if (state.module !== undefined) {
-      rt.#prepared = prepareModule(state.module.bytes, options)
-      rt.#live = LiveInstance.restore(rt.#prepared, state)
-    }
+    if (state.module !== undefined) rt.#prepared = prepareModule(state.module.bytes, options)
     return rt
   }
 
@@ -315,7 +343,7 @@ export class CanisterRuntime {
   #applyEffects(fx: Effects): void {
     const state = this.state
     state.stableWasmPages = fx.stableWasmPages
-    state.cycles = (state.cycles + fx.cyclesAccepted - fx.cyclesBurned - fx.cyclesOnCalls + (fx.pendingCall?.cycles ?? 0n)) as typeof state.cycles
+    state.cycles = (state.cycles + fx.cyclesAccepted - fx.cyclesBurned - fx.cyclesOnCalls - fx.cyclesForCallFees + (fx.pendingCall?.cycles ?? 0n)) as typeof state.cycles
     if (fx.certifiedData !== undefined) state.certifiedData = fx.certifiedData
     if (fx.globalTimer !== undefined) state.globalTimer = fx.globalTimer as TimeNs
     state.outputQueue.push(...fx.calls)

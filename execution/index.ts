@@ -15,6 +15,8 @@ export { IC0, CONTEXT_NAMES } from './system-api-table.ts'
 export type { ApiContext, Ic0Signature } from './system-api-table.ts'
 export { CanisterTrap, errorFromCanister } from './trap.ts'
 export { prepareModule, moduleMetadata } from './module-seam.ts'
+export { InstanceCache, sharedInstanceCache, DEFAULT_INSTANCE_CACHE_CONFIG } from './instance-cache.ts'
+export type { InstanceCacheConfig, InstanceCacheStats } from './instance-cache.ts'
 export type { PreparedModule, ModuleMetadata } from './module-seam.ts'
 export { executeCall, executeResponse } from './call-context.ts'
 export type { IncomingCall, IncomingResponse, ContextResponse, StepResult } from './call-context.ts'
@@ -31,3 +33,9 @@ export { executeManagement, queryManagement, effectiveCanisterId, fetchCanisterL
 export type { ManagementContext, ManagementOutcome } from './management/index.ts'
 export { executeQuery, inspectIngress } from './query.ts'
 export type { QueryRequest, QueryResult, QueryOptions, IngressRejection } from './query.ts'
+export {
+  APPLICATION_SUBNET_FEES, FREE_FEES, DEFAULT_CYCLES_CONFIG, cyclesConfig, scaleCost, executionCost, ingressInductionCost, callTotalFee,
+  canisterCreationFee, memoryCost, idleCyclesBurnedPerDay, freezingLimit, canisterMemoryUsage, outOfCyclesMessage, formatCycles,
+} from './cycles.ts'
+export type { CycleFees, CyclesConfig } from './cycles.ts'
+export { cyclesConfigOf, freezingLimitOf, isFrozen, memoryUsageOf } from './cycles-round.ts'

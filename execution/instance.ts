@@ -9,13 +9,24 @@ import type { PreparedModule } from './module-seam.ts'
 import { SystemApi } from './system-api.ts'
 import { MEMORY_EXPORT, START_EXPORT, TABLE_EXPORT } from './module-shape.ts'
 import { limits } from '../protocol/limits.ts'
-import { instructionLimitExceeded, trapped } from './trap.ts'
-import { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW } from './wasm/index.ts'
+import { instructionLimitExceeded, trapped, wasmMemoryLimitExceeded } from './trap.ts'
+import { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, TRAP_WASM_MEMORY_LIMIT } from './wasm/index.ts'
 import { messageEnv } from './system-api-env.ts'
 import { toTrap } from './trap.ts'
 import type { CanisterTrap } from './trap.ts'
+import type { ApiContext } from './system-api-table.ts'
 
 const WASM_PAGE = 65536
+const NO_PAGE_LIMIT = (1n << 63n) - 1n
+
+// Where the canister's wasm_memory_limit applies (the IC's effective_wasm_memory_limit): (start),
+// init and post_upgrade, and update methods. Queries, callbacks, system tasks and pre_upgrade are
+// exempt, so a canister over its limit can still be read, finish its calls and be upgraded.
+const LIMITED: ReadonlySet<ApiContext> = new Set<ApiContext>(['s', 'I', 'U'])
+// Where the heap size after a successful run is checked too (install_code checks it after init or
+// post_upgrade, which catches an initial memory above the limit; without the instrumentation's grow
+// hook this is also what stops an update).
+const CHECKED_AFTER: ReadonlySet<ApiContext> = new Set<ApiContext>(['I', 'U'])
 
 export class LiveInstance {
   readonly prepared: PreparedModule
@@ -27,13 +38,22 @@ export class LiveInstance {
   /** Instructions the (start) function used at instantiation. */
   readonly startInstructions: bigint
   #budget: bigint = limits.maxInstructionsPerInstall
-  #meter: { counter: WebAssembly.Global; depth: WebAssembly.Global; reason: WebAssembly.Global } | undefined
+  #meter: { counter: WebAssembly.Global; depth: WebAssembly.Global; reason: WebAssembly.Global; memoryLimit: WebAssembly.Global | undefined } | undefined
   #dirty: { memory: WebAssembly.Memory; listOffset: number; collect: () => number } | undefined
+  /** Whether the canister's wasm_memory_limit applies (not to the (start) run of a rebuild). */
+  #enforceMemoryLimit: boolean
+  /** The limit of the running message in bytes, undefined where it does not apply. */
+  #memoryLimit: bigint | undefined
+  /** Set when the running message must fail before it starts (an update while the heap is over the limit). */
+  #refusal: CanisterTrap | undefined
 
   /** Instantiates, puts a kept heap in place (upgrades with `keep`), then runs the module's (start)
-   *  function with the System API in start mode. Throws a CanisterTrap if (start) traps. */
-  constructor(prepared: PreparedModule, state: CanisterState, time: bigint, keptHeap?: Uint8Array) {
+   *  function with the System API in start mode. Throws a CanisterTrap if (start) traps.
+   *  `enforceMemoryLimit: false` ignores the canister's wasm_memory_limit (rebuilding an instance
+   *  whose committed heap may lawfully exceed it). */
+  constructor(prepared: PreparedModule, state: CanisterState, time: bigint, keptHeap?: Uint8Array, enforceMemoryLimit = true) {
     this.prepared = prepared
+    this.#enforceMemoryLimit = enforceMemoryLimit
     this.api = new SystemApi(state, prepared.shape.memory64)
     this.api.begin(messageEnv('s', { time }))
     try {
@@ -50,7 +70,8 @@ export class LiveInstance {
     this.api.setMemory(this.memory)
     if (ins !== undefined) {
       const g = (name: string) => byName[name] as WebAssembly.Global
-      this.#meter = { counter: g(ins.exports.instructions), depth: g(ins.exports.stackDepth), reason: g(ins.exports.trapReason) }
+      const limit = byName[ins.exports.memoryLimit] as WebAssembly.Global | undefined
+      this.#meter = { counter: g(ins.exports.instructions), depth: g(ins.exports.stackDepth), reason: g(ins.exports.trapReason), memoryLimit: limit }
       if (ins.dirtyPages) {
         this.#dirty = {
           memory: byName[ins.exports.dirtyMemory] as WebAssembly.Memory,
@@ -65,19 +86,36 @@ export class LiveInstance {
     const trap = this.meterTrap(this.hasExport(START_EXPORT) ? this.callExport(START_EXPORT) : undefined)
     if (trap !== undefined) throw trap
     this.startInstructions = this.instructionsUsed()
+    this.#enforceMemoryLimit = true
   }
 
   get metered(): boolean {
     return this.#meter !== undefined
   }
 
-  /** Arms the meter for one message with `budget` instructions. */
+  /** Arms the meter for one message with `budget` instructions, and the heap limit for the context
+   *  the System API was begun with (`api.begin`, which therefore comes first). */
   beginMessage(budget: bigint): void {
     this.#budget = budget
+    this.#armMemoryLimit()
     if (this.#meter === undefined) return
     this.#meter.counter.value = budget
     this.#meter.depth.value = 0
     this.#meter.reason.value = 0
+  }
+
+  #armMemoryLimit(): void {
+    const context = this.api.env?.context
+    const setting = this.api.state.settings.wasmMemoryLimit
+    // 0 means no limit (the spec's reading of the setting).
+    const applies = this.#enforceMemoryLimit && setting > 0n && context !== undefined && LIMITED.has(context)
+    this.#memoryLimit = applies ? setting : undefined
+    const global = this.#meter?.memoryLimit
+    if (global !== undefined) global.value = applies ? setting / BigInt(WASM_PAGE) : NO_PAGE_LIMIT
+    // The IC refuses an update before running it when the heap is already over the limit (it got
+    // there in a callback, a timer or pre_upgrade, where the limit does not apply).
+    const heap = BigInt(this.heapBytes())
+    this.#refusal = applies && context === 'U' && heap > setting ? wasmMemoryLimitExceeded(heap, setting) : undefined
   }
 
   instructionsUsed(): bigint {
@@ -86,16 +124,23 @@ export class LiveInstance {
   }
 
   /** The trap the instrumentation caused, replacing the engine's generic `unreachable`; or an
-   *  overrun detected after a normal return. */
+   *  overrun detected after a normal return: instructions, or a heap over the message's limit. */
   meterTrap(trap: CanisterTrap | undefined): CanisterTrap | undefined {
     const m = this.#meter
-    if (m === undefined) return trap
-    if (trap !== undefined && trap.errorCode === 'IC0502') {
+    if (m !== undefined && trap !== undefined && trap.errorCode === 'IC0502') {
       if (m.reason.value === TRAP_OUT_OF_INSTRUCTIONS) return instructionLimitExceeded(this.#budget)
       if (m.reason.value === TRAP_STACK_OVERFLOW) return trapped('stack overflow')
+      if (m.reason.value === TRAP_WASM_MEMORY_LIMIT && m.memoryLimit !== undefined) {
+        return wasmMemoryLimitExceeded((m.memoryLimit.value as bigint) * BigInt(WASM_PAGE), this.#memoryLimit ?? 0n)
+      }
     }
-    if (trap === undefined && (m.counter.value as bigint) < 0n) return instructionLimitExceeded(this.#budget)
-    return trap
+    if (trap !== undefined) return trap
+    if (m !== undefined && (m.counter.value as bigint) < 0n) return instructionLimitExceeded(this.#budget)
+    const context = this.api.env?.context
+    const heap = BigInt(this.heapBytes())
+    const limit = this.#memoryLimit
+    if (limit !== undefined && context !== undefined && CHECKED_AFTER.has(context) && heap > limit) return wasmMemoryLimitExceeded(heap, limit)
+    return undefined
   }
 
   hasExport(name: string): boolean {
@@ -104,11 +149,13 @@ export class LiveInstance {
 
   /** Runs an exported `() -> ()` entry point; returns the trap, if any. */
   callExport(name: string): CanisterTrap | undefined {
+    if (this.#refusal !== undefined) return this.#refusal
     return this.#run(() => (this.instance.exports[name] as () => void)())
   }
 
   /** Runs a callback `(env: I) -> ()` found in the module's table. */
   callTable(fun: number | bigint, env: number | bigint): CanisterTrap | undefined {
+    if (this.#refusal !== undefined) return this.#refusal
     return this.#run(() => {
       const f = this.#tableEntry(fun)
       if (typeof f !== 'function') throw new WebAssembly.RuntimeError('table index is out of bounds')
@@ -146,6 +193,12 @@ export class LiveInstance {
 
   heapBytes(): number {
     return this.memory?.buffer.byteLength ?? 0
+  }
+
+  /** Bytes of Wasm memory this instance holds: the heap and the instrumentation's dirty-page memory
+   *  (what evicting it gives back; instance-cache.ts). */
+  liveBytes(): number {
+    return this.heapBytes() + (this.#dirty?.memory.buffer.byteLength ?? 0)
   }
 
   readGlobals(): GlobalValue[] {
@@ -226,7 +279,7 @@ export class LiveInstance {
    *  again; its effects on memory and globals are overwritten and its stable writes dropped. */
   static restore(prepared: PreparedModule, state: CanisterState): LiveInstance {
     state.stable.rollback()
-    const inst = new LiveInstance(prepared, state, 0n)
+    const inst = new LiveInstance(prepared, state, 0n, undefined, false)
     state.stable.rollback()
     const mem = inst.memory
     if (mem !== undefined) {

@@ -6,6 +6,7 @@
 
 import { CapsaError } from '../protocol/errors.ts'
 import { limits } from '../protocol/limits.ts'
+import { sha256, toHex } from '../protocol/hash.ts'
 import { rewriteForRuntime, readModuleShape, globalExportName } from './module-shape.ts'
 import type { ModuleShape } from './module-shape.ts'
 import { validateImports } from './system-api.ts'
@@ -48,8 +49,29 @@ function checkExports(shape: ModuleShape): void {
   }
 }
 
-/** Parses, checks the canister rules, instruments and compiles. Throws CapsaError. */
+// Prepared modules by (instrumentation, SHA-256 of the bytes), most recently used last. Preparing
+// is a pure function of those, and a PreparedModule is immutable, so canisters running the same
+// module share one compiled module: installing or loading thousands of copies compiles it once.
+const preparedByHash = new Map<string, PreparedModule>()
+const MAX_PREPARED = 64
+
+/** Parses, checks the canister rules, instruments and compiles (or reuses the result for the same
+ *  bytes). Throws CapsaError. */
 export function prepareModule(wasm: Uint8Array, opts: { instrument?: boolean } = {}): PreparedModule {
+  const key = `${opts.instrument === false ? 'plain' : 'instrumented'}:${toHex(sha256(wasm))}`
+  const hit = preparedByHash.get(key)
+  if (hit !== undefined) {
+    preparedByHash.delete(key)
+    preparedByHash.set(key, hit)
+    return hit
+  }
+  const prepared = prepareUncached(wasm, opts)
+  preparedByHash.set(key, prepared)
+  if (preparedByHash.size > MAX_PREPARED) preparedByHash.delete(preparedByHash.keys().next().value!)
+  return prepared
+}
+
+function prepareUncached(wasm: Uint8Array, opts: { instrument?: boolean }): PreparedModule {
   const raw = decompressIfGzip(wasm)
   const original = readModuleShape(raw)
   validateImports(original)
@@ -78,6 +100,19 @@ export function prepareModule(wasm: Uint8Array, opts: { instrument?: boolean } =
     .map((g) => exportedByName.get(g.index) ?? globalExportName(g.index))
     .filter((name) => !Object.values(exportNames).includes(name as never))
   return { module, shape: { ...shape, memory64: original.memory64 }, globalExports, enhancedOrthogonalPersistence, instrumentation }
+}
+
+const functionExports = new WeakMap<PreparedModule, ReadonlySet<string>>()
+
+/** Whether the module exports a function `name`, without instantiating it (asking whether an
+ *  evicted canister has canister_heartbeat must not rebuild its instance). */
+export function exportsFunction(prepared: PreparedModule, name: string): boolean {
+  let names = functionExports.get(prepared)
+  if (names === undefined) {
+    names = new Set(WebAssembly.Module.exports(prepared.module).filter((e) => e.kind === 'function').map((e) => e.name))
+    functionExports.set(prepared, names)
+  }
+  return names.has(name)
 }
 
 export interface ModuleMetadata {

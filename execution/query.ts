@@ -14,6 +14,8 @@ import { queryManagement } from './management/index.ts'
 import { canisterKey, getCanister } from './replicated-state.ts'
 import type { ReplicatedState } from './replicated-state.ts'
 import { errorFromCanister } from './trap.ts'
+import { frozenQueryMessage, ingressInductionCost, outOfCyclesMessage } from './cycles.ts'
+import { cyclesConfigOf, freezingLimitOf, isControllerOf, isFrozen } from './cycles-round.ts'
 
 export interface QueryRequest {
   canisterId: Uint8Array
@@ -125,6 +127,8 @@ class QueryGraph {
     if (rt.state.status === 'stopped') {
       return reject(IcErrorCode.CanisterStopped, `Canister ${text} is stopped and therefore does not have a CallContextManager`)
     }
+    // Queries cost nothing, but a frozen canister answers none (the IC's query handler).
+    if (isFrozen(this.state, rt)) return reject(IcErrorCode.CanisterOutOfCycles, frozenQueryMessage(id))
     const composite = rt.hasExport(`canister_composite_query ${method}`)
     if (!composite) {
       const exec = rt.execute({ kind: 'query', method, replicated: false }, this.input(rt, { caller, argData: arg, canRespond: true }))
@@ -241,6 +245,13 @@ export function inspectIngress(state: ReplicatedState, call: QueryRequest, time:
   if (rt.state.status === 'stopped') return refuse(IcErrorCode.CanisterStopped, `Canister ${text} is stopped`)
   if (rt.state.status === 'stopping') return refuse(IcErrorCode.CanisterStopping, `Canister ${text} is stopping`)
   if (!rt.hasModule) return refuse(IcErrorCode.CanisterWasmModuleNotFound, 'Requested canister has no wasm module')
+  // The IC's ingress filter refuses a call the canister could not pay to induct (its envelope is at
+  // least the method name and argument long; induction charges the exact size).
+  const threshold = freezingLimitOf(state, rt)
+  const cost = ingressInductionCost(cyclesConfigOf(state), call.method.length + call.arg.length)
+  if (rt.state.cycles < threshold + cost) {
+    return refuse(IcErrorCode.CanisterOutOfCycles, outOfCyclesMessage(call.canisterId, rt.state.cycles, cost, threshold, isControllerOf(rt, call.sender)))
+  }
   if (!rt.hasExport('canister_inspect_message')) return undefined
   const exec = rt.execute({ kind: 'inspect_message', method: call.method }, {
     time, caller: call.sender, argData: call.arg, subnetId: state.subnetId,

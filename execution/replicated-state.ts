@@ -176,6 +176,7 @@ export function loadCanister(state: ReplicatedState, canister: CanisterState): C
 
 export function removeCanister(state: ReplicatedState, id: Uint8Array): void {
   const key = canisterKey(id)
+  state.canisters.get(key)?.releaseInstance()
   state.canisters.delete(key)
   state.inputQueues.delete(key)
   state.pendingStops.delete(key)

@@ -21,6 +21,7 @@ import { executeCall, executeResponse, executeTask } from './call-context.ts'
 import type { ContextResponse, IncomingCall, StepResult } from './call-context.ts'
 import type { CanisterRuntime } from './execute.ts'
 import { errorFromCanister } from './trap.ts'
+import { callInstructionLimit, chargeIngress, chargeResources, cyclesConfigOf, managementIngressPayer, prepayExecution, refundExecution, settleResponse } from './cycles-round.ts'
 import { executeManagement, effectiveCanisterId } from './management/index.ts'
 import type { ManagementContext } from './management/index.ts'
 import { enqueueInput, getCanister, inputQueueLength, pruneIngress, queuedMessages, setIngressStatus, sortedCanisterKeys } from './replicated-state.ts'
@@ -61,10 +62,14 @@ export interface RoundResult {
 const EMPTY_REPLY = encodeCandid([], [])
 
 export function executeRound(state: ReplicatedState, batch: Batch, config: SchedulerConfig = defaultSchedulerConfig): RoundResult {
+  const previousTime = state.time
   state.height = batch.height
   state.time = batch.time
   pruneIngress(state, batch.time)
   const round = new Round(state, batch, config)
+  // Storage is paid for the batch time since the previous round, before anything runs, so a canister
+  // the charge freezes refuses this round's messages.
+  if (previousTime > 0n) chargeResources(state, batch.time - previousTime, (origin, value) => round.respond(origin, value))
   round.induct()
   round.runSystemTasks()
   let iterations = 0
@@ -147,14 +152,17 @@ class Round {
         expiry: content.ingressExpiry,
         status: { status: 'received' },
       }
+      // The receiving canister pays for induction (for the management canister: the canister named).
+      const payer = management ? managementIngressPayer(content.methodName, content.arg, record.effectiveCanisterId) : content.canisterId
+      const refusal = management ? undefined : this.refusal(content.canisterId, true)
+      const unpaid = refusal !== undefined || payer === undefined ? undefined : chargeIngress(this.state, payer, m.bytes.length, content.sender)
+      if (refusal !== undefined || unpaid !== undefined) {
+        setIngressStatus(this.state, { ...record, status: rejected(refusal ?? outOfCycles(unpaid!)) }, this.changed)
+        continue
+      }
       if (management) {
         setIngressStatus(this.state, record, this.changed)
         this.state.subnetQueue.push(call)
-        continue
-      }
-      const refusal = this.refusal(content.canisterId, true)
-      if (refusal !== undefined) {
-        setIngressStatus(this.state, { ...record, status: rejected(refusal) }, this.changed)
         continue
       }
       setIngressStatus(this.state, record, this.changed)
@@ -184,9 +192,18 @@ class Round {
       const rt = this.state.canisters.get(key)!
       if (rt.state.status !== 'running' || !rt.hasModule) continue
       const timer = rt.state.globalTimer
-      if (timer !== 0n && time >= timer && rt.hasExport('canister_global_timer')) this.account(rt, executeTask(rt, 'global_timer', time))
-      if (rt.hasExport('canister_heartbeat')) this.account(rt, executeTask(rt, 'heartbeat', time))
+      if (timer !== 0n && time >= timer && rt.hasExport('canister_global_timer')) this.runTask(rt, 'global_timer')
+      if (rt.hasExport('canister_heartbeat')) this.runTask(rt, 'heartbeat')
     }
+  }
+
+  /** A task the canister cannot prepay does not run (a due timer stays set for a later round). */
+  runTask(rt: CanisterRuntime, kind: 'heartbeat' | 'global_timer'): void {
+    const prepaid = prepayExecution(this.state, rt, undefined, cyclesConfigOf(this.state).maxInstructionsPerMessage)
+    if (typeof prepaid === 'string') return
+    const step = executeTask(rt, kind, this.batch.time, prepaid.extras)
+    refundExecution(this.state, rt, prepaid, step.execution.instructions)
+    this.account(rt, step)
   }
 
   runCanister(key: string): void {
@@ -196,8 +213,12 @@ class Round {
     while (queue.length > 0 && this.hasBudget()) {
       const msg = queue.shift()!
       if (msg.kind === 'response') {
-        const step = executeResponse(rt, msg.callbackId, msg.response, this.batch.time)
-        if (step !== undefined) this.account(rt, step)
+        if (!rt.state.callbacks.has(msg.callbackId)) continue
+        const prepaid = settleResponse(this.state, rt, msg.response)
+        const step = executeResponse(rt, msg.callbackId, msg.response, this.batch.time, prepaid.extras)
+        if (step === undefined) continue
+        refundExecution(this.state, rt, prepaid, step.execution.instructions)
+        this.account(rt, step)
         continue
       }
       // Calls queued before the canister began stopping are refused when their turn comes.
@@ -208,7 +229,14 @@ class Round {
       }
       const m = msg.call.method
       const asQuery = !rt.hasExport(`canister_update ${m}`) && rt.hasExport(`canister_query ${m}`)
-      const step = executeCall(rt, msg.call, this.batch.time, asQuery)
+      // An empty canister answers "no Wasm module" without charging; others prepay their instruction limit.
+      const prepaid = rt.hasModule ? prepayExecution(this.state, rt, msg.call.caller, callInstructionLimit(this.state, asQuery)) : undefined
+      if (typeof prepaid === 'string') {
+        this.respond(msg.call.origin, { ...outOfCycles(prepaid), refund: msg.call.cycles })
+        continue
+      }
+      const step = executeCall(rt, msg.call, this.batch.time, asQuery, prepaid?.extras)
+      if (prepaid !== undefined) refundExecution(this.state, rt, prepaid, step.execution.instructions)
       this.account(rt, step)
       if (step.response === undefined) this.setIngress(msg.call.origin, { status: 'processing' })
     }
@@ -303,6 +331,10 @@ type RejectResponse = ContextResponse & { kind: 'reject' }
 
 function reject(errorCode: IcErrorCode, rejectCode: RejectCode, message: string, refund = 0n): RejectResponse {
   return { kind: 'reject', rejectCode, errorCode, message, refund }
+}
+
+function outOfCycles(message: string): RejectResponse {
+  return reject(IcErrorCode.CanisterOutOfCycles, RejectCode.SYS_TRANSIENT, message)
 }
 
 function rejected(v: RejectResponse): IngressStatus {

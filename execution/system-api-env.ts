@@ -4,6 +4,7 @@
 
 import type { IcErrorCode, RejectCode } from '../protocol/reject.ts'
 import type { CallbackRef, OutgoingCall } from './canister-state.ts'
+import type { CyclesConfig } from './cycles.ts'
 import type { ApiContext } from './system-api-table.ts'
 
 export interface MessageEnv {
@@ -31,6 +32,10 @@ export interface MessageEnv {
   rootKey: Uint8Array
   /** Instructions spent in the call context before this invocation (performance_counter 1). */
   callContextInstructions: bigint
+  /** The subnet's cost table; undefined: calls cost nothing (direct runtime use in tests, queries). */
+  cycles: CyclesConfig | undefined
+  /** Cycles the canister must keep (its freezing limit): calls, transfers and burns stop above it. */
+  freezingLimit: bigint
 }
 
 export function messageEnv(context: ApiContext, overrides: Partial<MessageEnv> = {}): MessageEnv {
@@ -51,6 +56,8 @@ export function messageEnv(context: ApiContext, overrides: Partial<MessageEnv> =
     subnetId: new Uint8Array(0),
     rootKey: new Uint8Array(0),
     callContextInstructions: 0n,
+    cycles: undefined,
+    freezingLimit: 0n,
     ...overrides,
   }
 }
@@ -83,6 +90,8 @@ export interface Effects {
   cyclesBurned: bigint
   /** Cycles moved onto calls (pending or performed), already gone from the visible balance. */
   cyclesOnCalls: bigint
+  /** Fees withdrawn by ic0.call_perform (transmission and the response reservations). */
+  cyclesForCallFees: bigint
   certifiedData: Uint8Array | undefined
   globalTimer: bigint | undefined
   stableWasmPages: bigint
@@ -102,6 +111,7 @@ export function emptyEffects(stableWasmPages: bigint): Effects {
     cyclesAccepted: 0n,
     cyclesBurned: 0n,
     cyclesOnCalls: 0n,
+    cyclesForCallFees: 0n,
     certifiedData: undefined,
     globalTimer: undefined,
     stableWasmPages,

@@ -5,6 +5,7 @@ import { newCanisterState } from './canister-state.ts'
 import { CanisterRuntime } from './execute.ts'
 import type { EntryPoint, MessageInput } from './execute.ts'
 import { testCanisterWat, wat } from './test-canister.ts'
+import { APPLICATION_SUBNET_FEES, cyclesConfig } from './cycles.ts'
 
 const ID = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1]) as CanisterId
 const CONTROLLER = new Uint8Array([7, 7, 7])
@@ -192,7 +193,6 @@ describe.each([
     ['accept_in_update', 'IC0504', /"ic0_accept_message" cannot be executed in update mode/],
     ['reject_code_in_update', 'IC0504', /"ic0_msg_reject_code" cannot be executed in update mode/],
     ['stable_oob', 'IC0504', /stable64_write: offset=65535 \+ size=2 exceeds the stable memory size of 0 bytes/],
-    ['cost', 'IC0504', /ic0.cost_create_canister is not supported by Capsa yet/],
     ['certify_too_long', 'IC0504', /at most 32 bytes/],
     ['nonexistent', 'IC0536', /Canister has no update method 'nonexistent'/],
   ])('misuse %s traps with %s', async (method, code, re) => {
@@ -201,6 +201,14 @@ describe.each([
     expect(r.error?.errorCode).toBe(code)
     expect(r.error?.message).toMatch(re)
     expect(r.response).toBeUndefined()
+  })
+
+  it('cost_create_canister writes the subnet\'s creation fee (nothing without a cost table)', async () => {
+    const rt = await fresh(memory64)
+    expect(update(rt, 'cost', { cycles: cyclesConfig(APPLICATION_SUBNET_FEES, 26) }).error).toBeUndefined()
+    expect(u128(rt.state.heap.readBytes(0, 16))).toBe(1_000_000_000_000n)
+    expect(update(rt, 'cost').error).toBeUndefined()
+    expect(u128(rt.state.heap.readBytes(0, 16))).toBe(0n)
   })
 
   it('upgrade keeps stable memory, replaces heap and globals, skips canister_init', async () => {

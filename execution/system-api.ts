@@ -14,6 +14,7 @@ import { IC0, CONTEXT_NAMES, concreteType } from './system-api-table.ts'
 import type { Ic0Signature } from './system-api-table.ts'
 import type { ModuleShape } from './module-shape.ts'
 import { emptyEffects } from './system-api-env.ts'
+import { callTotalFee, canisterCreationFee, liquidBalance } from './cycles.ts'
 import type { Effects, MessageEnv } from './system-api-env.ts'
 
 const WASM_PAGE = 65536
@@ -154,7 +155,12 @@ export class SystemApi {
   }
 
   balance(): bigint {
-    return this.state.cycles + this.fx.cyclesAccepted - this.fx.cyclesBurned - this.fx.cyclesOnCalls
+    return this.state.cycles + this.fx.cyclesAccepted - this.fx.cyclesBurned - this.fx.cyclesOnCalls - this.fx.cyclesForCallFees
+  }
+
+  /** The balance above the freezing limit: what calls, transfers and burns may spend. */
+  liquid(): bigint {
+    return liquidBalance(this.balance(), this.env?.freezingLimit ?? 0n)
   }
 
   #impls(): Record<string, Impl> {
@@ -248,7 +254,7 @@ export class SystemApi {
       },
       cycles_burn128: (high, low, dst) => {
         const want = cyclesAt(b(high), b(low))
-        const liquid = this.balance()
+        const liquid = this.liquid()
         const amount = want < liquid ? want : liquid
         this.writeHeap('cycles_burn128', n(dst), u128Bytes(amount))
         fx().cyclesBurned += amount
@@ -256,7 +262,7 @@ export class SystemApi {
       canister_self_size: () => this.state.id.length,
       canister_self_copy: (dst, off, size) => this.#copy('canister_self_copy', this.state.id, n(dst), n(off), n(size)),
       canister_cycle_balance128: (dst) => this.writeHeap('canister_cycle_balance128', n(dst), u128Bytes(this.balance())),
-      canister_liquid_cycle_balance128: (dst) => this.writeHeap('canister_liquid_cycle_balance128', n(dst), u128Bytes(this.balance())),
+      canister_liquid_cycle_balance128: (dst) => this.writeHeap('canister_liquid_cycle_balance128', n(dst), u128Bytes(this.liquid())),
       canister_status: () => STATUS_CODE[this.state.status],
       canister_version: () => this.state.version,
       subnet_self_size: () => env().subnetId.length,
@@ -301,17 +307,21 @@ export class SystemApi {
       call_cycles_add128: (high, low) => {
         const c = call('call_cycles_add128')
         const amount = cyclesAt(b(high), b(low))
-        if (amount > this.balance()) throw contractViolation(`ic0.call_cycles_add128: the canister cannot transfer ${amount} cycles; its liquid balance is ${this.balance()}`)
+        if (amount > this.liquid()) throw contractViolation(`ic0.call_cycles_add128: the canister cannot transfer ${amount} cycles; its liquid balance is ${this.liquid()}`)
         c.cycles += amount
         fx().cyclesOnCalls += amount
       },
       call_perform: () => {
         const c = call('call_perform')
         fx().pendingCall = undefined
-        if (this.state.outputQueue.length + fx().calls.length + 1 > limits.maxOutputQueueLength) {
+        // The caller pays for the request and reserves the largest response and its callback now;
+        // a call it cannot pay without falling below its freezing limit is not made (the spec's err_code 2).
+        const cost = env().cycles === undefined ? 0n : callTotalFee(env().cycles!, enc.encode(c.method).length + c.argBytes, this.memory64)
+        if (this.state.outputQueue.length + fx().calls.length + 1 > limits.maxOutputQueueLength || cost > this.liquid()) {
           fx().cyclesOnCalls -= c.cycles
           return 2
         }
+        fx().cyclesForCallFees += cost
         fx().calls.push({
           callee: c.callee, method: c.method, arg: new Uint8Array(Buffer.concat(c.args)), cycles: cycles(c.cycles),
           reply: c.reply, reject: c.reject, cleanup: c.cleanup, timeoutSeconds: c.timeoutSeconds,
@@ -350,6 +360,14 @@ export class SystemApi {
         this.#copy('data_certificate_copy', c, n(dst), n(off), n(size))
       },
       time: () => env().time,
+      cost_call: (methodSize, payloadSize, dst) => {
+        const c = env().cycles
+        this.writeHeap('cost_call', n(dst), u128Bytes(c === undefined ? 0n : callTotalFee(c, Number(b(methodSize) + b(payloadSize)), this.memory64)))
+      },
+      cost_create_canister: (dst) => {
+        const c = env().cycles
+        this.writeHeap('cost_create_canister', n(dst), u128Bytes(c === undefined ? 0n : canisterCreationFee(c)))
+      },
       global_timer_set: (ts) => {
         const prev = fx().globalTimer ?? this.state.globalTimer
         fx().globalTimer = b(ts)

@@ -9,6 +9,7 @@ export type TrapErrorCode =
   | typeof IcErrorCode.CanisterCalledTrap
   | typeof IcErrorCode.CanisterContractViolation
   | typeof IcErrorCode.CanisterInstructionLimitExceeded
+  | typeof IcErrorCode.CanisterWasmMemoryLimitExceeded
 
 /** Thrown by System API functions to abort the running entry point. */
 export class CanisterTrap extends Error {
@@ -38,6 +39,18 @@ export function trapped(reason: string): CanisterTrap {
 
 export function instructionLimitExceeded(limit: bigint): CanisterTrap {
   return new CanisterTrap(IcErrorCode.CanisterInstructionLimitExceeded, `Canister exceeded the limit of ${limit} instructions for single message execution.`)
+}
+
+/** IC0539: the heap reached `bytes`, above the canister's `wasm_memory_limit` setting. */
+export function wasmMemoryLimitExceeded(bytes: bigint, limit: bigint): CanisterTrap {
+  return new CanisterTrap(
+    IcErrorCode.CanisterWasmMemoryLimitExceeded,
+    `Canister exceeded its current Wasm memory limit of ${limit} bytes. The peak Wasm memory usage was ${bytes} bytes. ` +
+      'If the canister reaches 4GiB, then it may stop functioning and may become unrecoverable. ' +
+      'Please reach out to the canister owner to investigate the reason for the increased memory usage. ' +
+      'It might be necessary to move data from the Wasm memory to the stable memory. ' +
+      'If such high Wasm memory usage is expected and safe, then the developer can increase the Wasm memory limit in the canister settings.',
+  )
 }
 
 // V8's RuntimeError texts mapped to the trap codes wasmtime (the IC's engine) reports.

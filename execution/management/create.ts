@@ -14,6 +14,8 @@ import type { ManagementContext, ManagementOutcome } from './common.ts'
 import * as T from './types.ts'
 import { recordChange } from './history.ts'
 import type { SettingsArg } from './types.ts'
+import { canisterCreationFee, formatCycles } from '../cycles.ts'
+import { cyclesConfigOf } from '../cycles-round.ts'
 
 /** Cycles a canister gets from provisional_create_canister_with_cycles without an `amount`. */
 export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n
@@ -58,16 +60,24 @@ function create(ctx: ManagementContext, call: IncomingCall, settings: [] | [Sett
   return encodeCandid([T.create_canister_result], [{ canister_id: toPrincipal(id) }])
 }
 
+/** The IC charges no creation fee here: the provisional API is for local development. */
 export function provisionalCreateCanisterWithCycles(ctx: ManagementContext, call: IncomingCall): ManagementOutcome {
   const [a] = decodeCandid([T.provisional_create_canister_with_cycles_args], call.arg) as [{ amount: [] | [bigint]; settings: [] | [SettingsArg]; specified_id: [] | [{ toUint8Array(): Uint8Array }] }]
   const specified = a.specified_id[0]?.toUint8Array()
   return reply(create(ctx, call, a.settings, a.amount[0] ?? DEFAULT_PROVISIONAL_CYCLES, specified), call.cycles)
 }
 
-/** Canisters only: the attached cycles become the new canister's balance. */
+/** Canisters only: the attached cycles, less the creation fee, become the new canister's balance. */
 export function createCanister(ctx: ManagementContext, call: IncomingCall): ManagementOutcome {
   const [a] = decodeCandid([T.create_canister_args], call.arg) as [{ settings: [] | [SettingsArg] }]
-  return reply(create(ctx, call, a.settings, call.cycles))
+  const fee = canisterCreationFee(cyclesConfigOf(ctx.state))
+  if (call.cycles < fee) {
+    throw new ManagementReject(
+      IcErrorCode.InsufficientCyclesForCreateCanister,
+      `Creating a canister requires a fee of ${formatCycles(fee)} that is deducted from the canister's initial balance but only ${formatCycles(call.cycles)} cycles were received with the create_canister request.`,
+    )
+  }
+  return reply(create(ctx, call, a.settings, call.cycles - fee))
 }
 
 export function updateSettings(ctx: ManagementContext, call: IncomingCall): ManagementOutcome {

@@ -5,13 +5,16 @@ import { isCapsaError } from '../../protocol/errors.ts'
 import { principalToText } from '../../protocol/principal.ts'
 import { IcErrorCode, RejectCode } from '../../protocol/reject.ts'
 import type { IncomingCall } from '../call-context.ts'
-import type { CanisterRuntime, ExecutionResult } from '../execute.ts'
+import type { CanisterRuntime, ExecutionResult, MessageInput } from '../execute.ts'
 import { errorFromCanister } from '../trap.ts'
 import { canisterKey, removeCanister } from '../replicated-state.ts'
+import type { ReplicatedState } from '../replicated-state.ts'
 import { controlledCanister, ManagementReject, reply, rejectWith } from './common.ts'
 import type { ManagementContext, ManagementOutcome } from './common.ts'
 import * as T from './types.ts'
 import { recordChange } from './history.ts'
+import { prepayExecution, refundExecution, cyclesConfigOf } from '../cycles-round.ts'
+import type { Prepaid } from '../cycles-round.ts'
 
 type Principalish = { toUint8Array(): Uint8Array }
 export type InstallMode =
@@ -37,13 +40,32 @@ export function installCode(ctx: ManagementContext, call: IncomingCall): Managem
 export function installModule(ctx: ManagementContext, call: IncomingCall, rt: CanisterRuntime, mode: InstallMode, wasm: Uint8Array, arg: Uint8Array): ManagementOutcome {
   const id = rt.state.id
   const text = principalToText(id)
-  const input = { time: ctx.time, caller: call.caller, argData: new Uint8Array(arg) }
+  if ('install' in mode && rt.hasModule) {
+    return rejectWith(IcErrorCode.CanisterAlreadyInstalled, `Canister ${text} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.`, call.cycles)
+  }
+  // The canister prepays the install's instruction limit above its freezing limit; the rest comes back.
+  const prepaid = prepayExecution(ctx.state, rt, call.caller, cyclesConfigOf(ctx.state).maxInstructionsPerInstall)
+  if (typeof prepaid === 'string') return rejectWith(IcErrorCode.CanisterOutOfCycles, `Canister installation failed with \`${prepaid}\`.`, call.cycles)
+  const input = { ...prepaid.extras, instructionLimit: undefined, time: ctx.time, caller: call.caller, argData: new Uint8Array(arg) }
+  const result = runInstall(rt, mode, wasm, input, prepaid, ctx.state)
+  if (typeof result === 'string') return rejectWith(IcErrorCode.CanisterInvalidWasm, errorFromCanister(text, `Canister's Wasm module is not valid: ${result}`), call.cycles)
+  // Install-time entry points cannot make calls; anything queued belongs to no call context.
+  rt.state.outputQueue.length = 0
+  ctx.instructions += result.instructions
+  for (const record of result.logs) ctx.logs.push({ canisterId: id, record })
+  if (result.error !== undefined) {
+    return rejectWith(result.error.errorCode, errorFromCanister(text, result.error.message), call.cycles)
+  }
+  const deployed = 'install' in mode ? 'install' : 'reinstall' in mode ? 'reinstall' : 'upgrade'
+  recordChange(ctx, call, id, { kind: 'code_deployment', mode: deployed, moduleHash: rt.state.module!.hash })
+  return reply(encodeCandid([], []), call.cycles)
+}
+
+/** Runs the mode's entry points and refunds the unused prepayment; an invalid module's reason as text. */
+function runInstall(rt: CanisterRuntime, mode: InstallMode, wasm: Uint8Array, input: MessageInput, prepaid: Prepaid, state: ReplicatedState): ExecutionResult | string {
   let result: ExecutionResult
   try {
     if ('install' in mode) {
-      if (rt.hasModule) {
-        return rejectWith(IcErrorCode.CanisterAlreadyInstalled, `Canister ${text} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.`, call.cycles)
-      }
       result = rt.install(wasm, input)
     } else if ('reinstall' in mode) {
       result = rt.reinstall(wasm, input)
@@ -57,18 +79,11 @@ export function installModule(ctx: ManagementContext, call: IncomingCall, rt: Ca
     }
   } catch (e) {
     if (!isCapsaError(e)) throw e
-    return rejectWith(IcErrorCode.CanisterInvalidWasm, errorFromCanister(text, `Canister's Wasm module is not valid: ${e.message}`), call.cycles)
+    refundExecution(state, rt, prepaid, 0n)
+    return e.message
   }
-  // Install-time entry points cannot make calls; anything queued belongs to no call context.
-  rt.state.outputQueue.length = 0
-  ctx.instructions += result.instructions
-  for (const record of result.logs) ctx.logs.push({ canisterId: id, record })
-  if (result.error !== undefined) {
-    return rejectWith(result.error.errorCode, errorFromCanister(text, result.error.message), call.cycles)
-  }
-  const deployed = 'install' in mode ? 'install' : 'reinstall' in mode ? 'reinstall' : 'upgrade'
-  recordChange(ctx, call, id, { kind: 'code_deployment', mode: deployed, moduleHash: rt.state.module!.hash })
-  return reply(encodeCandid([], []), call.cycles)
+  refundExecution(state, rt, prepaid, result.instructions)
+  return result
 }
 
 /** uninstall_code: the code and memories go; every open call context is rejected, since no

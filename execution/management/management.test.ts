@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeCandid, encodeCandid, IDL } from '../../protocol/candid.ts'
 import { sha256, toHex } from '../../protocol/hash.ts'
-import { canisterIdFromIndex, principalToText } from '../../protocol/principal.ts'
+import { ANONYMOUS_PRINCIPAL, canisterIdFromIndex, principalToText } from '../../protocol/principal.ts'
 import { compileMotoko, MOTOKO_COUNTER as COUNTER, MOTOKO_MULTI as MULTI } from '../../sim/motoko.ts'
 import { anonymousIngress, principal, replyBytes, RoundDriver } from '../scheduler-testing.ts'
 import type { IngressStatus } from '../replicated-state.ts'
@@ -20,7 +20,7 @@ persistent actor {
   };
   public func make() : async Principal {
     Debug.print("making");
-    (await (with cycles = 3_000_000) ic.create_canister({ settings = null; sender_canister_version = null })).canister_id
+    (await (with cycles = 3_000_000_000_000) ic.create_canister({ settings = null; sender_canister_version = null })).canister_id
   };
 }`
 
@@ -43,18 +43,21 @@ describe('management canister: creation, install, status', () => {
     const d = new RoundDriver()
     const id = d.createCanister(ALICE)
     const wasm = compileMotoko(COUNTER, 'classic').wasm
+    // Read before the canister_status ingress below, whose induction fee the canister pays.
+    expect(d.state.canisters.get(toHex(id))!.state.cycles).toBe(100_000_000_000_000n)
     const before = status(d.management('canister_status', id, ALICE))
     expect(before.status).toEqual({ running: null })
     expect(before.module_hash).toEqual([])
-    expect(before.cycles).toBe(100_000_000_000_000n)
     expect(before.settings.controllers.map((p) => p.toText())).toEqual([principalToText(ALICE)])
     expect(d.install(id, wasm, EMPTY, { install: null }, ALICE).status).toBe('replied')
     const after = status(d.management('canister_status', id, ALICE))
     expect(after.module_hash).toEqual([sha256(wasm)])
     expect(after.memory_metrics.wasm_binary_size).toBe(BigInt(wasm.length))
     expect(after.memory_size).toBeGreaterThan(BigInt(wasm.length))
+    // The ingress pays its induction fee first, so the query right after it sees the same balance.
+    const viaIngress = replyBytes(d.management('canister_status', id, ALICE))
     const queried = queryManagement(d.state, ALICE, 'canister_status', encodeCandid([T.canister_status_args], [{ canister_id: principal(id) }]))
-    expect(queried).toEqual({ kind: 'reply', bytes: replyBytes(d.management('canister_status', id, ALICE)), refund: 0n })
+    expect(queried).toEqual({ kind: 'reply', bytes: viaIngress, refund: 0n })
     expect(queryManagement(d.state, BOB, 'canister_status', encodeCandid([T.canister_status_args], [{ canister_id: principal(id) }]))).toMatchObject({ kind: 'reject', errorCode: 'IC0512' })
     expect(d.install(id, wasm, EMPTY, { install: null }, ALICE)).toMatchObject({ status: 'rejected', errorCode: 'IC0538' })
     expect(d.install(id, new Uint8Array([1, 2, 3]), EMPTY, { reinstall: null }, ALICE)).toMatchObject({ status: 'rejected', rejectCode: 5, errorCode: 'IC0505' })
@@ -98,7 +101,10 @@ describe('management canister: creation, install, status', () => {
     expect(create(wanted)).toMatchObject({ status: 'rejected', errorCode: 'IC0205' })
     const top = encodeCandid([T.provisional_top_up_canister_args], [{ canister_id: principal(wanted), amount: 10n }])
     expect(d.call(MGMT, 'provisional_top_up_canister', top).status).toBe('replied')
-    expect(status(d.management('canister_status', wanted)).cycles).toBe(15n)
+    // 15 cycles cannot pay a canister_status ingress; the query is free.
+    expect(d.management('canister_status', wanted)).toMatchObject({ status: 'rejected', errorCode: 'IC0207' })
+    const queried = queryManagement(d.state, ANONYMOUS_PRINCIPAL, 'canister_status', encodeCandid([T.canister_status_args], [{ canister_id: principal(wanted) }]))
+    expect((decodeCandid([T.canister_status_result], (queried as { bytes: Uint8Array }).bytes)[0] as Status).cycles).toBe(15n)
     const a = d.createCanister()
     d.management('stop_canister', a)
     expect(d.management('delete_canister', a).status).toBe('replied')
@@ -208,7 +214,9 @@ describe('management canister: lifecycle', () => {
     expect(d.install(factory, compileMotoko(FACTORY, 'classic').wasm).status).toBe('replied')
     const made = (decodeCandid([IDL.Principal], replyBytes(d.call(factory, 'make')))[0] as { toUint8Array(): Uint8Array }).toUint8Array()
     const s = status(d.management('canister_status', made, factory))
-    expect(s.cycles).toBe(3_000_000n)
+    // The attached cycles less the creation fee, less the fee of the canister_status ingress.
+    expect(s.cycles).toBeLessThan(2_500_000_000_000n)
+    expect(s.cycles).toBeGreaterThan(2_500_000_000_000n - 10_000_000n)
     expect(s.settings.controllers.map((p) => p.toText())).toEqual([principalToText(factory)])
     const arg = encodeCandid([T.fetch_canister_logs_args], [{ canister_id: principal(factory) }])
     const logs = fetchCanisterLogs(d.state, new Uint8Array([4]), arg)

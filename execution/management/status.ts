@@ -10,11 +10,14 @@ import { canisterOrReject, controlledCanister, isController, ManagementReject, r
 import type { ManagementContext, ManagementOutcome } from './common.ts'
 import * as T from './types.ts'
 import { chunkStoreSize } from './chunks.ts'
+import { canisterMemoryUsage, idleCyclesBurnedPerDay } from '../cycles.ts'
+import { cyclesConfigOf } from '../cycles-round.ts'
 
 type Principalish = { toUint8Array(): Uint8Array }
 const visibility = (v: 'controllers' | 'public') => (v === 'public' ? { public: null } : { controllers: null })
 
-export function canisterStatusRecord(s: CanisterState, chunkStoreBytes = 0n): unknown {
+/** `idleCyclesPerDay`: what the canister burns idle (cycles.ts idleCyclesBurnedPerDay). */
+export function canisterStatusRecord(s: CanisterState, chunkStoreBytes = 0n, idleCyclesPerDay = 0n): unknown {
   const wasmMemory = BigInt(s.heapWasmPages) * BigInt(limits.wasmPageBytes)
   const stableMemory = s.stableWasmPages * BigInt(limits.wasmPageBytes)
   const globals = BigInt(s.globals.length * 8)
@@ -52,8 +55,7 @@ export function canisterStatusRecord(s: CanisterState, chunkStoreBytes = 0n): un
     },
     cycles: s.cycles,
     reserved_cycles: 0n,
-    // Capsa charges no storage or compute-allocation fees yet, so nothing burns while idle.
-    idle_cycles_burned_per_day: 0n,
+    idle_cycles_burned_per_day: idleCyclesPerDay,
     query_stats: { num_calls_total: 0n, num_instructions_total: 0n, request_payload_bytes_total: 0n, response_payload_bytes_total: 0n },
   }
 }
@@ -61,7 +63,9 @@ export function canisterStatusRecord(s: CanisterState, chunkStoreBytes = 0n): un
 export function canisterStatus(ctx: ManagementContext, call: IncomingCall): ManagementOutcome {
   const [a] = decodeCandid([T.canister_status_args], call.arg) as [{ canister_id: Principalish }]
   const rt = controlledCanister(ctx, call, a.canister_id.toUint8Array())
-  return reply(encodeCandid([T.canister_status_result], [canisterStatusRecord(rt.state, chunkStoreSize(ctx, rt.state.id))]), call.cycles)
+  const chunks = chunkStoreSize(ctx, rt.state.id)
+  const idle = idleCyclesBurnedPerDay(cyclesConfigOf(ctx.state), rt.state, canisterMemoryUsage(rt.state, chunks))
+  return reply(encodeCandid([T.canister_status_result], [canisterStatusRecord(rt.state, chunks, idle)]), call.cycles)
 }
 
 /** fetch_canister_logs, a query (the HTTP layer runs it against the certified state): the log is

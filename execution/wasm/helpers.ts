@@ -6,6 +6,9 @@ import { I32, I64 } from './opcodes.ts'
 
 export const TRAP_OUT_OF_INSTRUCTIONS = 1
 export const TRAP_STACK_OVERFLOW = 2
+/** memory.grow past the per-message Wasm memory limit (`__capsa_memory_limit`, the canister's
+ *  `wasm_memory_limit` setting where it applies). */
+export const TRAP_WASM_MEMORY_LIMIT = 3
 
 export interface Layout {
   memory64: boolean
@@ -18,8 +21,9 @@ export interface Layout {
   maxPages: bigint
   /** Depth (estimated stack bytes) above which a counted frame traps: maxStackBytes − LEAF_RESERVE. */
   stackLimit: number
-  /** count: byte length of the dirty list (only with dirty-page tracking). */
-  g: { instructions: number; depth: number; reason: number; count: number }
+  /** count: byte length of the dirty list (only with dirty-page tracking); memLimit: the
+   *  per-message heap limit in pages (only with a memory). */
+  g: { instructions: number; depth: number; reason: number; count: number; memLimit: number }
   f: { oom: number; charge32: number; charge64: number; enter: number; leave: number; guardTrap: number; grow: number; mark: number; bulk: number; collect: number }
 }
 
@@ -98,19 +102,41 @@ function leave(L: Layout): Uint8Array {
   return body([], (w) => w.byte(0x23).u32(L.g.depth).byte(0x20).u32(0).byte(0x6b).byte(0x24).u32(L.g.depth))
 }
 
-/** memory.grow replacement: fails with -1 past the page limit, deterministically. */
+/**
+ * memory.grow replacement. Past the hard page limit it fails with -1 (as the engine's own grow
+ * fails past a memory's maximum). Past `__capsa_memory_limit` it stores the requested size in that
+ * global, sets the trap reason and traps before growing (the IC grows, then traps; either way the
+ * message's changes are discarded, and not growing spares the runtime a rebuild of the instance).
+ */
 function grow(L: Layout): Uint8Array {
-  return body([], (w) => {
-    w.byte(0x20).u32(0)
-    if (!L.memory64) w.byte(0xad)
-    w.byte(0x42).s64(L.maxPages)
+  const size = (w: Writer): void => {
     w.byte(0x3f).byte(0) // memory.size
     if (!L.memory64) w.byte(0xad)
+  }
+  const delta = (w: Writer): void => {
+    w.byte(0x20).u32(0)
+    if (!L.memory64) w.byte(0xad)
+  }
+  return body([], (w) => {
+    delta(w)
+    w.byte(0x42).s64(L.maxPages)
+    size(w)
     w.byte(0x7d).byte(0x56) // i64.sub, i64.gt_u
     w.byte(0x04).byte(0x40)
     if (L.memory64) w.byte(0x42).s64(-1n)
     else w.byte(0x41).s32(-1)
     w.byte(0x0f).byte(0x0b)
+    // size + delta cannot overflow here: both are at most maxPages.
+    size(w)
+    delta(w)
+    w.byte(0x7c) // i64.add
+    w.byte(0x23).u32(L.g.memLimit).byte(0x56) // > limit (unsigned)
+    w.byte(0x04).byte(0x40)
+    size(w)
+    delta(w)
+    w.byte(0x7c).byte(0x24).u32(L.g.memLimit)
+    w.byte(0x41).s32(TRAP_WASM_MEMORY_LIMIT).byte(0x24).u32(L.g.reason).byte(0x00)
+    w.byte(0x0b)
     w.byte(0x20).u32(0).byte(0x40).byte(0)
   })
 }

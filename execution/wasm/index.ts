@@ -41,8 +41,11 @@
 //   (0x7fc00000 / 0x7ff8000000000000) when it is a NaN, so float results are bit-identical on
 //   every CPU.
 // - memory.grow is replaced by a call that returns −1 when the memory would exceed
-//   `result.maxMemoryPages` (the option, capped by the module's declared maximum); the runtime
-//   reads the memory size after each message.
+//   `result.maxMemoryPages` (the option, capped by the module's declared maximum), and traps with
+//   `__capsa_trap_reason` = 3 (TRAP_WASM_MEMORY_LIMIT), without growing, when it would exceed
+//   `__capsa_memory_limit` (mutable i64 global, 64 KiB pages, compared unsigned; it starts at
+//   maxMemoryPages, i.e. no extra limit). Set it before each message; after such a trap it holds
+//   the size the grow asked for. The runtime reads the memory size after each message.
 // - Dirty pages (when the module has a memory and `dirtyPages` is not false): before every store
 //   the pages holding its first and its last byte are marked (skipped when the store lies inside
 //   the page the same function invocation marked last), and memory.fill/copy/init mark their whole
@@ -74,4 +77,4 @@ export type { ValidateOptions } from './validate.ts'
 export { instrument, exportNames, defaultMaxStackBytes } from './instrument.ts'
 export type { InstrumentOptions, InstrumentResult } from './instrument.ts'
 export { decompressIfGzip, isGzip } from './gzip.ts'
-export { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW } from './helpers.ts'
+export { TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, TRAP_WASM_MEMORY_LIMIT } from './helpers.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { instrument, parseModule, TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, type InstrumentOptions } from './index.ts'
+import { instrument, parseModule, TRAP_OUT_OF_INSTRUCTIONS, TRAP_STACK_OVERFLOW, TRAP_WASM_MEMORY_LIMIT, type InstrumentOptions } from './index.ts'
 import { instantiate, wat, type Instance } from './testing.ts'
 
 async function load(text: string, opts?: InstrumentOptions): Promise<{ e: Instance['exports']; r: ReturnType<typeof instrument> }> {
@@ -240,6 +240,24 @@ describe('memory.grow hook', () => {
     begin(e, 10n ** 9n)
     expect((e.grow as (n: number) => number)(2)).toBe(-1)
     expect((e.grow as (n: number) => number)(1)).toBe(1)
+  })
+
+  it.each([false, true])('traps past __capsa_memory_limit without growing, leaving the requested size (memory64 = %s)', async (m64) => {
+    const I = m64 ? 'i64' : 'i32'
+    const { e } = await load(`(module (memory (export "mem") ${m64 ? 'i64 ' : ''}1 8) (func (export "grow") (param ${I}) (result ${I}) (memory.grow (local.get 0))))`)
+    begin(e, 10n ** 9n)
+    const limit = e.__capsa_memory_limit as WebAssembly.Global
+    expect(limit.value).toBe(8n) // no limit below the hard one until the runtime sets it
+    limit.value = 3n
+    const grow = (n: number) => (e.grow as (n: number | bigint) => number | bigint)(m64 ? BigInt(n) : n)
+    expect(grow(2)).toBe(m64 ? 1n : 1)
+    expect(grow(0)).toBe(m64 ? 3n : 3)
+    // The hard limit (the declared maximum) is checked first: -1, no trap.
+    expect(grow(9)).toBe(m64 ? -1n : -1)
+    expect(() => grow(1)).toThrow(WebAssembly.RuntimeError)
+    expect(e.__capsa_trap_reason.value).toBe(TRAP_WASM_MEMORY_LIMIT)
+    expect(limit.value).toBe(4n)
+    expect((e.mem as WebAssembly.Memory).buffer.byteLength).toBe(3 * 65536)
   })
 })
 

@@ -40,6 +40,9 @@ export const exportNames = {
   dirtyCollect: '__capsa_dirty_collect',
   /** Length of the dirty list (an i32 global); exported so the runtime does not take it for canister state. */
   dirtyCount: '__capsa_dirty_count',
+  /** Heap limit of the running message in 64 KiB pages (i64, compared unsigned); memory.grow past
+   *  it traps with reason 3 and leaves the requested size here. Only with a memory. */
+  memoryLimit: '__capsa_memory_limit',
   /** The canister's memory 0 and table 0 under fixed names (modules name their own exports freely, or not at all). */
   memory: '__capsa_memory',
   table: '__capsa_table',
@@ -153,7 +156,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     mapBase: 0,
     maxPages,
     stackLimit: maxStackBytes - LEAF_RESERVE,
-    g: { instructions: g0, depth: g0 + 1, reason: g0 + 2, count: withDirty ? g0 + 3 : -1 },
+    g: { instructions: g0, depth: g0 + 1, reason: g0 + 2, count: withDirty ? g0 + 3 : -1, memLimit: hasMemory ? g0 + (withDirty ? 4 : 3) : -1 },
     f: { oom: firstHelper, charge32: firstHelper + 1, charge64: firstHelper + 2, enter: firstHelper + 3, leave: firstHelper + 4, guardTrap: firstHelper + 5, grow: -1, mark: -1, bulk: -1, collect: -1 },
   }
   let next = firstHelper + 6
@@ -210,11 +213,12 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
       if (!withDirty) return copyOriginal(5)
       section(out, 5, extendVector(p, 5, 1, (w) => w.byte(0x01).u32(dirtyMemPages).u32(dirtyMemPages)))
     },
-    6: () => section(out, 6, extendVector(p, 6, withDirty ? 4 : 3, (w) => {
+    6: () => section(out, 6, extendVector(p, 6, 3 + (withDirty ? 1 : 0) + (hasMemory ? 1 : 0), (w) => {
       w.byte(I64).byte(1).byte(0x42).s64(opts.initialInstructions ?? limits.maxInstructionsPerInstall).byte(0x0b)
       w.byte(I32).byte(1).byte(0x41).byte(0).byte(0x0b)
       w.byte(I32).byte(1).byte(0x41).byte(0).byte(0x0b)
       if (withDirty) w.byte(I32).byte(1).byte(0x41).byte(0).byte(0x0b) // dirty list length
+      if (hasMemory) w.byte(I64).byte(1).byte(0x42).s64(maxPages).byte(0x0b) // memory limit: none below the hard one
     })),
     7: () => {
       const extra: [string, number, number][] = [
@@ -222,7 +226,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
         [exportNames.stackDepth, 3, L.g.depth],
         [exportNames.trapReason, 3, L.g.reason],
       ]
-      if (hasMemory) extra.push([exportNames.memory, 2, 0])
+      if (hasMemory) extra.push([exportNames.memory, 2, 0], [exportNames.memoryLimit, 3, L.g.memLimit])
       if (info.tableCount > 0) extra.push([exportNames.table, 1, 0])
       if (withDirty) extra.push([exportNames.dirtyMemory, 2, L.dirtyMemory], [exportNames.dirtyCollect, 0, L.f.collect], [exportNames.dirtyCount, 3, L.g.count])
       section(out, 7, extendVector(p, 7, extra.length, (w) => {

@@ -15,6 +15,7 @@ import type { Height, TimeNs } from '../../protocol/ids.ts'
 import { ANONYMOUS_PRINCIPAL, subnetCanisterRange } from '../../protocol/principal.ts'
 import { newReplicatedState } from '../../execution/replicated-state.ts'
 import type { IngressStatus, ReplicatedState } from '../../execution/replicated-state.ts'
+import type { CyclesConfig } from '../../execution/cycles.ts'
 import { defaultSchedulerConfig, executeRound } from '../../execution/scheduler.ts'
 import type { RoundResult, SchedulerConfig } from '../../execution/scheduler.ts'
 import { executeQuery } from '../../execution/query.ts'
@@ -49,6 +50,9 @@ export interface SubnetOptions {
   maxRoundsPerCall?: number
   /** Called for every canister log record (debug_print, traps) as its round runs. */
   onLog?: (log: HarnessLog) => void
+  /** The cost table (execution/cycles.ts): `cyclesConfig(FREE_FEES)` makes everything free; default:
+   *  the IC's 13-node application subnet. */
+  cycles?: CyclesConfig
 }
 
 export interface HarnessLog {
@@ -106,7 +110,7 @@ export class SubnetCore {
     this.#secretKey = blsKeyFromSeed(sha256(new TextEncoder().encode('capsa-harness-key'), this.#seed))
     this.#rootKey = blsPublicKeyToDer(blsPublicKey(this.#secretKey))
     const canisterRanges = [subnetCanisterRange(0)]
-    this.state = newReplicatedState({ subnetId: SUBNET_ID, canisterRanges, runtimeOptions: { instrument: opts.instrument ?? true } })
+    this.state = newReplicatedState({ subnetId: SUBNET_ID, canisterRanges, runtimeOptions: { instrument: opts.instrument ?? true, cycles: opts.cycles } })
     this.certified = new CertifiedState({ subnets: [{ id: SUBNET_ID, info: { publicKeyDer: this.#rootKey, canisterRanges, nodes: [] } }] })
     this.certified.load(this.state)
   }

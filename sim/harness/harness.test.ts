@@ -4,6 +4,7 @@ import { verifyCertificate } from '../../protocol/certificate.ts'
 import { lookupPath } from '../../protocol/hash-tree.ts'
 import { testCanisterWat, wat } from '../../execution/test-canister.ts'
 import { CallRejectedError, CapsaTestSubnet, IcErrorCode, RejectCode } from './index.ts'
+import { cyclesConfig, FREE_FEES } from '../../execution/cycles.ts'
 
 // The execution tests' System API canister: `bump` moves a heap counter, a global and stable memory
 // together and replies with them; `report` (query) reads them; heartbeats also bump.
@@ -88,6 +89,19 @@ describe('the networkless harness', () => {
     expect(rejectOf(() => subnet.updateCall(id, 'no_such_method', NONE)).errorCode).toBe(IcErrorCode.CanisterMethodNotFound)
     expect(rejectOf(() => subnet.queryCall(id, 'no_such_query', NONE)).errorCode).toBe(IcErrorCode.CanisterMethodNotFound)
     expect(rejectOf(() => subnet.installCode({ canisterId: id, wasm, sender: user(5) })).errorCode).toBe(IcErrorCode.CanisterInvalidController)
+  })
+
+  it('charges cycles with the IC\'s fees by default and nothing under the free cost table', () => {
+    for (const [cycles, charged] of [[undefined, true], [cyclesConfig(FREE_FEES), false]] as const) {
+      const subnet = CapsaTestSubnet.create({ cycles })
+      const owner = user(1)
+      const id = subnet.createCanister({ sender: owner, cycles: 5_000_000_000_000n })
+      subnet.installCode({ canisterId: id, wasm, sender: owner })
+      subnet.updateCall(id, 'bump', NONE)
+      subnet.advanceTime(86_400_000)
+      subnet.tick()
+      expect(subnet.getCyclesBalance(id, owner) < 5_000_000_000_000n).toBe(charged)
+    }
   })
 
   it('manages a canister through its lifecycle with the caller as controller', () => {
