@@ -5,6 +5,8 @@
 
 import { Principal } from '@dfinity/principal'
 import { encodeCandid } from '../../protocol/candid.ts'
+import { CapsaError } from '../../protocol/errors.ts'
+import { getCanister } from '../../execution/replicated-state.ts'
 import { ManagementTypes as T } from '../../execution/management/index.ts'
 import { createActor } from './actor.ts'
 import type { Actor, ActorOptions, IdlFactory, ServiceShape } from './actor.ts'
@@ -85,8 +87,12 @@ export class CapsaTestSubnet extends SubnetCore {
     return canisterStatusOf(this.#update(canisterCall('canister_status', t.canisterId), t.sender))
   }
 
-  getCyclesBalance(canisterId: PrincipalLike, sender?: PrincipalLike): bigint {
-    return this.canisterStatus({ canisterId, sender }).cycles
+  /** The balance as the state holds it, as PocketIC reads it: no call, so reading costs no cycles.
+   *  (`sender` is accepted for the remote subnet's signature, which must ask canister_status.) */
+  getCyclesBalance(canisterId: PrincipalLike, _sender?: PrincipalLike): bigint {
+    const c = getCanister(this.state, principalBytes(canisterId))
+    if (c === undefined) throw new CapsaError('INVALID_ARGUMENT', `canister ${Principal.from(canisterId).toText()} does not exist on this subnet`)
+    return c.state.cycles
   }
 
   /** fetch_canister_logs (a query, as on the IC): the canister's log records, oldest first. */
