@@ -9,6 +9,7 @@ import { fromHex, toHex } from '../protocol/hash.ts'
 import { principalFromText, type CanisterRange } from '../protocol/principal.ts'
 import { blsPublicKeyToDer } from '../protocol/bls.ts'
 import type { SubnetTreeInfo } from '../state/state-tree.ts'
+import { APPLICATION_SUBNET_FEES, cyclesConfig, type ReplicatedStateInit } from '../execution/index.ts'
 
 export interface RegistryNode {
   /** Principal text of selfAuthenticating(Ed25519 DER): the id clients see in query signatures. */
@@ -81,8 +82,14 @@ export function loadRegistry(path: string): Registry {
 }
 
 /** A subnet's id and canister ranges as bytes, as execution's replicated state takes them. */
-export function subnetInit(s: RegistrySubnet): { subnetId: Uint8Array; canisterRanges: CanisterRange[] } {
-  return { subnetId: principalFromText(s.id), canisterRanges: s.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const) }
+/** What the replicated state is built from: the subnet's id and ranges, and cycle fees scaled to its size
+ *  (replicated: every node derives the same from the registry). */
+export function subnetInit(s: RegistrySubnet): ReplicatedStateInit {
+  return {
+    subnetId: principalFromText(s.id),
+    canisterRanges: s.canisterRanges.map(([lo, hi]) => [principalFromText(lo), principalFromText(hi)] as const),
+    runtimeOptions: { cycles: cyclesConfig(APPLICATION_SUBNET_FEES, s.nodes.length) },
+  }
 }
 
 /** Every subnet as the certified tree's /subnet/<id> shows it (keys DER-wrapped, ranges as principals). */
