@@ -193,15 +193,18 @@ describe('wasm_memory_limit through executeRound and the management canister', (
     expect(rejected).toMatchObject({ status: 'rejected', rejectCode: 5, errorCode: 'IC0539' })
     expect((rejected as { rejectMessage: string }).rejectMessage).toBe(`Error from Canister ${principalToText(id)}: ${limitError(2n * PAGE, 3n * PAGE).message}`)
 
-    const settings = encodeCandid([T.update_settings_args], [{
+    const settings = (limit: bigint) => encodeCandid([T.update_settings_args], [{
       canister_id: principal(id), sender_canister_version: [],
       settings: {
         controllers: [], compute_allocation: [], memory_allocation: [], freezing_threshold: [], reserved_cycles_limit: [],
         minimum_incoming_canister_call_cycles: [], log_visibility: [], snapshot_visibility: [], status_visibility: [],
-        wasm_memory_limit: [4n * PAGE], wasm_memory_threshold: [], environment_variables: [],
+        wasm_memory_limit: [limit], wasm_memory_threshold: [], environment_variables: [],
       },
     }])
-    expect(d.call(new Uint8Array(0), 'update_settings', settings).status).toBe('replied')
+    // The spec's bounds: at most 2^48, and a non-zero limit not below the heap in use (2 pages).
+    expect(d.call(new Uint8Array(0), 'update_settings', settings((1n << 48n) + 1n))).toMatchObject({ status: 'rejected', errorCode: 'IC0408' })
+    expect(d.call(new Uint8Array(0), 'update_settings', settings(PAGE))).toMatchObject({ status: 'rejected', errorCode: 'IC0408' })
+    expect(d.call(new Uint8Array(0), 'update_settings', settings(4n * PAGE)).status).toBe('replied')
     expect(value(grow(2))).toBe(2n)
     expect(grow(1)).toMatchObject({ status: 'rejected', errorCode: 'IC0539' })
     const status = decodeCandid([T.canister_status_result], replyBytes(d.management('canister_status', id)))[0] as { settings: { wasm_memory_limit: bigint }; memory_size: bigint }

@@ -20,8 +20,18 @@ import { cyclesConfigOf } from '../cycles-round.ts'
 /** Cycles a canister gets from provisional_create_canister_with_cycles without an `amount`. */
 export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n
 
-/** Applies the fields present in `s`; absent fields keep their value. Validates before changing anything. */
-export function applySettings(target: CanisterSettings, s: SettingsArg): void {
+const MAX_WASM_MEMORY_LIMIT = 1n << 48n
+
+/** Applies the fields present in `s`; absent fields keep their value. Validates before changing anything.
+ *  `heapBytes` is the canister's current Wasm heap (a non-zero limit may not be set below it). */
+export function applySettings(target: CanisterSettings, s: SettingsArg, heapBytes = 0n): void {
+  const memoryLimit = s.wasm_memory_limit[0]
+  if (memoryLimit !== undefined && memoryLimit > MAX_WASM_MEMORY_LIMIT) {
+    throw new ManagementReject(IcErrorCode.InvalidManagementPayload, `Invalid settings: wasm_memory_limit must be at most 2^48 bytes, got ${memoryLimit}.`)
+  }
+  if (memoryLimit !== undefined && memoryLimit > 0n && memoryLimit < heapBytes) {
+    throw new ManagementReject(IcErrorCode.InvalidManagementPayload, `Invalid settings: wasm_memory_limit ${memoryLimit} bytes is below the canister's current Wasm memory usage of ${heapBytes} bytes.`)
+  }
   const controllers = s.controllers[0]
   if (controllers !== undefined && controllers.length > limits.maxControllers) {
     throw new ManagementReject(IcErrorCode.InvalidManagementPayload, `Invalid settings: at most ${limits.maxControllers} controllers are allowed, got ${controllers.length}.`)
@@ -84,7 +94,7 @@ export function updateSettings(ctx: ManagementContext, call: IncomingCall): Mana
   const [a] = decodeCandid([T.update_settings_args], call.arg) as [{ canister_id: { toUint8Array(): Uint8Array }; settings: SettingsArg }]
   const rt = controlledCanister(ctx, call, a.canister_id.toUint8Array())
   const next = structuredClone(rt.state.settings)
-  applySettings(next, a.settings)
+  applySettings(next, a.settings, BigInt(rt.state.heapWasmPages) * 65536n)
   rt.state.settings = next
   rt.state.version++
   if (a.settings.controllers[0] !== undefined) recordChange(ctx, call, rt.state.id, { kind: 'controllers_change', controllers: next.controllers })
