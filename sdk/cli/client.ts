@@ -53,15 +53,18 @@ export function parsePrincipal(text: string, what: string): Principal {
   }
 }
 
+function rejectError(what: string, rejectCode: number, message: string, errorCode?: string): UserError {
+  const hint = rejectCode === 3 ? 'check the canister id and that the canister exists on this network (`capsa canister status`)'
+    : rejectCode === 5 ? 'the canister refused or trapped: check the method, the argument and that the canister is running (`capsa canister status`)'
+    : rejectCode === 4 ? 'the canister (or the management canister) rejected the call: see its message above, and check that your identity may make it (--identity)'
+    : 'see the reject message above'
+  return new UserError(`${what} was rejected (reject code ${rejectCode}${errorCode ? `, ${errorCode}` : ''}): ${message}`, hint)
+}
+
 /** Turns an agent error into a one-paragraph user error (reject code and message when there is one). */
 export function callError(e: unknown, what: string): UserError {
   const code = (e as { cause?: { code?: { rejectCode?: number; rejectMessage?: string; rejectErrorCode?: string } } })?.cause?.code
-  if (code?.rejectMessage !== undefined) {
-    const hint = code.rejectCode === 3 || code.rejectCode === 5
-      ? 'the canister refused or trapped: check the method, the argument and that the canister is running (`capsa canister status`)'
-      : code.rejectCode === 4 ? 'the network refused the call: check that you use an identity allowed to make it (--identity)' : 'see the reject message above'
-    return new UserError(`${what} was rejected (reject code ${code.rejectCode}${code.rejectErrorCode ? `, ${code.rejectErrorCode}` : ''}): ${code.rejectMessage}`, hint)
-  }
+  if (code?.rejectMessage !== undefined) return rejectError(what, code.rejectCode ?? 0, code.rejectMessage, code.rejectErrorCode)
   if (e instanceof UserError) return e
   const msg = e instanceof Error ? e.message.split('\n').filter((l) => l.trim() !== '').slice(0, 4).join('\n') : String(e)
   const timedOut = /timed out/i.test(msg)
@@ -139,7 +142,12 @@ export function management(c: Connection): ActorSubclass<Management> {
 /** An update call; resolves to the reply bytes (the reject becomes a user error). */
 export async function updateRaw(c: Connection, canisterId: Principal, methodName: string, arg: Uint8Array): Promise<Uint8Array> {
   try {
-    const { requestId } = await c.agent.call(canisterId, { methodName, arg, effectiveCanisterId: canisterId })
+    const { requestId, response } = await c.agent.call(canisterId, { methodName, arg, effectiveCanisterId: canisterId })
+    // A call refused before it reached consensus (no such canister, stopped, inspect_message said no)
+    // comes back as a 200 with a reject body, which the agent hands over without throwing; its status
+    // would never appear, so polling for it would only time out.
+    const body = response.body as { status?: string; reject_code?: number; reject_message?: string; error_code?: string } | null
+    if (body?.status === 'non_replicated_rejection') throw rejectError(`the call to ${methodName}`, body.reject_code ?? 0, body.reject_message ?? '', body.error_code)
     // The agent's default waits five minutes for an answer; a local call that has none after two is lost.
     const strategy = polling.strategy.chain(polling.strategy.backoff(200, 1.3), polling.strategy.timeout(CALL_TIMEOUT_MS))
     const { reply } = await pollForResponse(c.agent, canisterId, requestId, { strategy })

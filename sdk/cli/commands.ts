@@ -38,7 +38,7 @@ export async function run(g: Globals, p: string[], v: Values): Promise<number> {
   const [cmd] = p
   switch (cmd) {
     case 'start': {
-      const state = await start(g, { nodes: intOption(v.nodes, 'nodes'), background: v.background === true, clean: v.clean === true })
+      const state = await start(g, { nodes: intOption(v.nodes, 'nodes'), subnets: intOption(v.subnets, 'subnets'), background: v.background === true, clean: v.clean === true })
       const urls = state.nodes.map((n) => n.url)
       out(g, { ready: true, dir: state.dir, subnetId: state.subnetId, urls }, `Network ready: ${state.nodes.length} node(s), subnet ${state.subnetId}\n${urls.map((u, i) => `  node ${i}: ${u}`).join('\n')}\nState file: ${state.dir}/network.json`)
       if (v.background) return 0
@@ -95,6 +95,16 @@ export async function run(g: Globals, p: string[], v: Values): Promise<number> {
       const { parseMode } = await import('./canister.ts')
       const { done, url } = await deploy(g, { canister: p[1], mode: parseMode(v.mode), argument: v.argument, argumentFile: v['argument-file'], upgradeUnchanged: v['upgrade-unchanged'] === true, withCycles: cyclesOption(v['with-cycles']) })
       out(g, { canisters: done, url }, deploySummary(done, url))
+      return 0
+    }
+    case 'generate': {
+      const { generate, GENERATE_HELP } = await import('./generate.ts')
+      if (v.help) {
+        console.log(GENERATE_HELP)
+        return 0
+      }
+      const r = await generate(g, p[1], v['out-dir'])
+      out(g, r, `Bindings in ${r.dir}:\n${r.generated.map((x) => x.files.map((f) => `  ${f}`).join('\n')).join('\n')}`)
       return 0
     }
     case 'identity': return identity(g, p, v)
@@ -168,7 +178,7 @@ async function identity(g: Globals, p: string[], v: Values): Promise<number> {
 
 async function canister(g: Globals, p: string[], v: Values): Promise<number> {
   const sub = arg(p, 1, 'a canister command', 'canister create|install|call|status|start|stop|delete|id …')
-  const known = ['create', 'install', 'call', 'status', 'start', 'stop', 'delete', 'id', 'logs', 'update-settings']
+  const known = ['create', 'install', 'call', 'status', 'info', 'start', 'stop', 'delete', 'id', 'logs', 'update-settings']
   if (!known.includes(sub)) fail(`unknown canister command ${JSON.stringify(sub)}`, `use ${known.join(', ')}`)
   const target = arg(p, 2, 'a canister name or id', `canister ${sub} <name|id>${sub === 'call' ? ' <method> [argument]' : ''}`)
   const { argumentText, callCanister, canisterLogs, canisterStatus, createCanister, encodeText, installSource, installWasm, interfaceOf, lifecycle, parseMode, resolveTarget, statusJson, statusText, updateSettings } = await import('./canister.ts')
@@ -205,6 +215,12 @@ async function canister(g: Globals, p: string[], v: Values): Promise<number> {
     case 'status': {
       const j = statusJson(t.id, await canisterStatus(c, t.id))
       out(g, j, statusText(j))
+      return 0
+    }
+    case 'info': {
+      const { canisterInfo, infoText } = await import('./info.ts')
+      const j = await canisterInfo(g, c, t.id)
+      out(g, j, infoText(j))
       return 0
     }
     case 'start':

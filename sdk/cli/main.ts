@@ -38,6 +38,8 @@ const OPTIONS = {
   'remove-controller': { type: 'string', multiple: true },
   'set-controller': { type: 'string', multiple: true },
   'freezing-threshold': { type: 'string' },
+  'out-dir': { type: 'string' },
+  subnets: { type: 'string' },
 } as const
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
@@ -47,7 +49,8 @@ export const USAGE = `capsa: build, deploy and call canisters on a local Capsa n
 Usage: capsa <command> [options]
 
 Network
-  start [--nodes 1|4] [--background] [--clean]   start the project's local network (.capsa/network)
+  start [--nodes 1|4] [--subnets 1] [--background] [--clean]
+                                                 start the project's local network (.capsa/network)
   stop                                           stop it (its state is kept for the next start)
   status [--json]                                nodes, ports, pids and heights
   logs --node N [--tail K] [--follow]            a node's log
@@ -56,12 +59,16 @@ Projects
   new <name> [--template motoko]                 create a project
   build [canister]                               compile the project's canisters
   deploy [canister] [--mode auto|install|reinstall|upgrade] [--argument '(…)'] [--upgrade-unchanged]
+  generate [canister] [--out-dir dir]            TypeScript bindings (@icp-sdk/bindgen) in src/bindings/;
+                                                 \`capsa generate --help\` for the files and their use
 
 Canisters (by project name or id)
   canister create <name> [--with-cycles N]
   canister install <name|id> [--wasm file] [--mode …] [--argument '(…)' | --argument-file f]
   canister call <name|id> <method> ['(args)'] [--query|--update] [--output candid|idl|json|raw] [--candid file.did]
   canister status|start|stop|delete|id|logs <name|id>
+  canister info <name|id>                        module hash, controllers and history (canister_info, asked
+                                                 through a proxy canister capsa creates once per network)
   canister update-settings <name|id> [--add-controller P] [--remove-controller P] [--set-controller P] [--freezing-threshold N]
 
 Identities (in $CAPSA_HOME, default ~/.config/capsa)
@@ -81,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     console.log('capsa 0.1.0')
     return 0
   }
-  if (values.help || positionals.length === 0) {
+  if ((values.help && positionals[0] !== 'generate') || positionals.length === 0) {
     console.log(USAGE)
     return 0
   }
