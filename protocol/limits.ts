@@ -39,7 +39,6 @@ export const limits = {
   maxWasmCodeSectionBytes: 12 * MiB,
   maxWasmFunctions: 50_000,
   maxWasmGlobals: 1_000,
-  maxWasmCustomSectionsBytes: 2 * MiB,
   maxWasmExports: 10_000,
   maxStableMemoryBytes: 500 * GiB,
   maxHeap32Bytes: 4 * GiB,

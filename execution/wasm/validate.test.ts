@@ -97,6 +97,8 @@ describe('validateCanisterModule', () => {
     for (let i = 0; i < 17; i++) many = withCustom(many, `icp:public s${i}`, data)
     expect(() => validateCanisterModule(parseModule(many))).toThrow(/more than 16/)
     expect(() => validateCanisterModule(parseModule(withCustom(base, 'icp:public big', new Uint8Array(1024 * 1024 + 1))))).toThrow(rejected)
+    // Other custom sections (debug info, names) are not limited, as on the IC.
+    validateCanisterModule(parseModule(withCustom(base, '.debug_info', new Uint8Array(3 * 1024 * 1024))))
   })
 
   it('enforces count limits', async () => {

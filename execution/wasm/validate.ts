@@ -97,9 +97,9 @@ export function validateCanisterModule(info: ModuleInfo, opts: ValidateOptions =
   const visibility = new Map<string, string>()
   let icpCount = 0
   let icpBytes = 0
-  let customBytes = 0
   for (const sec of info.customSections) {
-    customBytes += sec.data.length
+    // Only icp: sections are limited, as on the IC: other custom sections (name, debug info,
+    // producers) are part of the module's size and nothing else.
     if (!sec.name.startsWith('icp:')) continue
     const m = /^icp:(public|private) (.*)$/s.exec(sec.name)
     if (!m) reject(`custom section ${JSON.stringify(sec.name)}: icp: sections must be "icp:public <name>" or "icp:private <name>"`)
@@ -112,5 +112,4 @@ export function validateCanisterModule(info: ModuleInfo, opts: ValidateOptions =
   }
   if (icpCount > canisterModuleLimits.maxIcpCustomSections) reject(`module has ${icpCount} icp: custom sections, more than ${canisterModuleLimits.maxIcpCustomSections}`)
   if (icpBytes > canisterModuleLimits.maxIcpCustomSectionBytes) reject(`icp: custom sections total ${icpBytes} bytes, more than ${canisterModuleLimits.maxIcpCustomSectionBytes}`)
-  if (customBytes > limits.maxWasmCustomSectionsBytes) reject(`custom sections total ${customBytes} bytes, more than ${limits.maxWasmCustomSectionsBytes}`)
 }
