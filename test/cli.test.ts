@@ -150,9 +150,14 @@ describe('capsa CLI, end to end', () => {
     expect(Array.isArray(logs)).toBe(true)
   }, 60_000)
 
-  it('canister info reports module hash, controllers and the history (canister_info through the proxy)', async () => {
+  it('canister info reports certified controllers and module hash; --history the changes (canister_info through the proxy)', async () => {
     const status = JSON.parse(await ok(['canister', 'status', canister, '--json'])) as { module_hash: string; controllers: string[] }
-    const first = await capsa(['canister', 'info', canister, '--json'])
+    // Plain info reads the certified state tree, as dfx does: no proxy canister is made for it.
+    const certified = await capsa(['canister', 'info', canister])
+    expect(certified.code, certified.stderr).toBe(0)
+    expect(certified.stdout.trim()).toBe(`Controllers: ${status.controllers.join(' ')}\nModule hash: 0x${status.module_hash}`)
+    expect(certified.stderr).not.toMatch(/proxy/)
+    const first = await capsa(['canister', 'info', canister, '--history', '--json'])
     expect(first.code, first.stderr).toBe(0)
     expect(first.stderr).toMatch(/Setting up the proxy canister/)
     const info = JSON.parse(first.stdout) as { module_hash: string; controllers: string[]; total_num_changes: string; recent_changes: { kind: string; canister_version: string; details: { mode?: Record<string, null>; module_hash?: string; controllers?: string[] } }[] }
@@ -167,7 +172,7 @@ describe('capsa CLI, end to end', () => {
     expect(info.recent_changes[4].details.controllers).toEqual(status.controllers)
     // The text form, by id; the proxy made the first time is used again.
     const id = await ok(['canister', 'id', canister])
-    const text = await capsa(['canister', 'info', id])
+    const text = await capsa(['canister', 'info', id, '--history'])
     expect(text.code, text.stderr).toBe(0)
     expect(text.stderr).not.toMatch(/Setting up/)
     expect(text.stdout).toContain(`Controllers: ${status.controllers.join(' ')}\nModule hash: 0x${status.module_hash}\nTotal changes: 5\nRecent changes:`)
@@ -246,13 +251,14 @@ describe('capsa CLI, end to end', () => {
       capsa(['frobnicate']),
       capsa(['start', '--subnets', '2', '--background']),
       capsa(['canister', 'call', nobody, 'get', '--update', '--candid', join(project, 'src', 'bindings', `${canister}.did`)]),
-      capsa(['canister', 'info', nobody]),
+      capsa(['canister', 'info', nobody, '--history']),
     ])
     expectUserError(subnets, /--subnets 2: only one subnet is supported for now/)
     // Refused before consensus: an answer at once, not a wait for a status that never comes.
     expectUserError(noCanister, /the call to get was rejected \(reject code 3, IC0301\): Canister hdjeo-vyaaa-aaaaa-aapua-cai not found/)
     expectUserError(noInfo, /canister_info of hdjeo-vyaaa-aaaaa-aapua-cai was rejected \(reject code 3\): Canister hdjeo-vyaaa-aaaaa-aapua-cai not found/)
     expect(noInfo.stderr).not.toMatch(/Setting up the proxy/)
+    expectUserError(await capsa(['canister', 'info', nobody]), /canister hdjeo-vyaaa-aaaaa-aapua-cai does not exist on this network/)
     expectUserError(noMethod, /has no method "nope"/)
     expect(noMethod.stderr).toMatch(/its methods: get, greet, inc/)
     expectUserError(badArg, /argument of greet/)

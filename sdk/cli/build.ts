@@ -14,6 +14,7 @@ import { fail, progress, UserError } from './util.ts'
 
 const require = createRequire(import.meta.url)
 const REPO = resolve(import.meta.dirname, '..', '..')
+const CDK = join(REPO, 'canisters', 'cdk')
 
 export interface BuildOutput {
   wasm: Uint8Array
@@ -118,17 +119,21 @@ async function assemblyscript(p: Project, c: CanisterConfig, dir: string): Promi
   if (!existsSync(join(p.root, c.main!))) fail(`canister ${c.name}: ${c.main} does not exist`, `create it, or fix "main" in ${p.file}`)
   const files = sourceFiles(p.root, '.ts').filter((f) => !f.endsWith('.test.ts'))
   const candid = c.candid !== undefined ? readFileSync(join(p.root, c.candid), 'utf8') : undefined
-  const hash = inputsHash(p, files, `asc ${c.main} ${candid ?? ''}`)
+  // A project inside this repository (canisters/examples) compiles in place and may import the CDK
+  // from canisters/cdk, so the CDK's sources count as its inputs too.
+  const inRepo = !relative(REPO, p.root).startsWith('..')
+  const cdk = inRepo ? sourceFiles(CDK, '.ts').map((f) => `${f}\0${readFileSync(join(CDK, f), 'utf8')}`).join('\0') : ''
+  const hash = inputsHash(p, files, `asc ${c.main} ${candid ?? ''} ${cdk}`)
   const hit = cached(dir, c.name, hash)
   if (hit) {
     progress(`Building canister ${c.name} (AssemblyScript): unchanged`)
     return hit
   }
   progress(`Building canister ${c.name} (AssemblyScript)...`)
-  // sdk/build compiles files under the repository only: stage the project's sources in its cache.
-  const stage = join(REPO, '.cache', 'capsa-stage', createHash('sha256').update(p.root).digest('hex').slice(0, 16))
-  rmSync(stage, { recursive: true, force: true })
-  for (const f of files) {
+  // sdk/build compiles files under the repository only: stage the sources of a project outside it.
+  const stage = inRepo ? p.root : join(REPO, '.cache', 'capsa-stage', createHash('sha256').update(p.root).digest('hex').slice(0, 16))
+  if (!inRepo) rmSync(stage, { recursive: true, force: true })
+  for (const f of inRepo ? [] : files) {
     mkdirSync(dirname(join(stage, f)), { recursive: true })
     copyFileSync(join(p.root, f), join(stage, f))
   }
@@ -143,7 +148,7 @@ async function assemblyscript(p: Project, c: CanisterConfig, dir: string): Promi
     const text = (e as Error).message.split(staged).join('').split(stage + sep).join('').replace(/^AssemblyScript compilation of .* failed:\n?/, '')
     throw new UserError(`AssemblyScript compilation of ${c.name} failed:\n${text}`, 'fix the errors above and run the command again', 'COMPILE_FAILED')
   } finally {
-    rmSync(stage, { recursive: true, force: true })
+    if (!inRepo) rmSync(stage, { recursive: true, force: true })
   }
   return save(dir, c.name, hash, wasm, candid, false)
 }

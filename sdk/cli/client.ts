@@ -11,6 +11,14 @@ import { fail, type Globals, UserError } from './util.ts'
 
 const CALL_TIMEOUT_MS = 120_000
 
+// The agent's own BLS check (noble, pure JS) takes about a second in a fresh process, which is what
+// every CLI command is; protocol/bls.ts (mcl, WebAssembly; cross-checked against noble in its tests)
+// checks the same certificate in a few milliseconds after a ~0.1 s start.
+async function blsVerify(pk: Uint8Array, sig: Uint8Array, msg: Uint8Array): Promise<boolean> {
+  const bls = await import('../../protocol/bls.ts')
+  return bls.blsVerify(sig, msg, pk)
+}
+
 export interface Connection {
   agent: HttpAgent
   identity: Identity
@@ -136,7 +144,7 @@ export function management(c: Connection): ActorSubclass<Management> {
     const a = args[0] as { canister_id?: Principal; target_canister?: Principal } | undefined
     return { effectiveCanisterId: a?.canister_id ?? a?.target_canister ?? Principal.fromText('aaaaa-aa') }
   }
-  return Actor.createActor<Management>(mgmtIdl, { agent: c.agent, canisterId: Principal.fromText('aaaaa-aa'), callTransform: effective, queryTransform: effective })
+  return Actor.createActor<Management>(mgmtIdl, { agent: c.agent, canisterId: Principal.fromText('aaaaa-aa'), callTransform: effective, queryTransform: effective, blsVerify })
 }
 
 /** An update call; resolves to the reply bytes (the reject becomes a user error). */
@@ -150,7 +158,7 @@ export async function updateRaw(c: Connection, canisterId: Principal, methodName
     if (body?.status === 'non_replicated_rejection') throw rejectError(`the call to ${methodName}`, body.reject_code ?? 0, body.reject_message ?? '', body.error_code)
     // The agent's default waits five minutes for an answer; a local call that has none after two is lost.
     const strategy = polling.strategy.chain(polling.strategy.backoff(200, 1.3), polling.strategy.timeout(CALL_TIMEOUT_MS))
-    const { reply } = await pollForResponse(c.agent, canisterId, requestId, { strategy })
+    const { reply } = await pollForResponse(c.agent, canisterId, requestId, { strategy, blsVerify })
     return new Uint8Array(reply)
   } catch (e) {
     throw callError(e, `the call to ${methodName}`)

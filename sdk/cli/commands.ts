@@ -218,8 +218,8 @@ async function canister(g: Globals, p: string[], v: Values): Promise<number> {
       return 0
     }
     case 'info': {
-      const { canisterInfo, infoText } = await import('./info.ts')
-      const j = await canisterInfo(g, c, t.id)
+      const { canisterInfo, canisterInfoCertified, infoText } = await import('./info.ts')
+      const j = v.history ? await canisterInfo(g, c, t.id) : await canisterInfoCertified(c, t.id)
       out(g, j, infoText(j))
       return 0
     }

@@ -34,10 +34,10 @@ describe('capsa canister info', () => {
     expect(j.controllers).toEqual(['2vxsx-fae', other.toText()])
     expect(j.module_hash).toBeNull()
     expect(j.total_num_changes).toBe('25')
-    expect(j.recent_changes.map((c) => c.kind)).toEqual(['creation', 'code_deployment', 'controllers_change', 'code_uninstall'])
-    expect(j.recent_changes[1].details).toEqual({ mode: { install: null }, module_hash: 'ab'.repeat(32) })
-    expect(j.recent_changes[2].origin).toEqual({ canister: other.toText() })
-    expect(j.recent_changes[3].details).toEqual({})
+    expect(j.recent_changes!.map((c) => c.kind)).toEqual(['creation', 'code_deployment', 'controllers_change', 'code_uninstall'])
+    expect(j.recent_changes![1].details).toEqual({ mode: { install: null }, module_hash: 'ab'.repeat(32) })
+    expect(j.recent_changes![2].origin).toEqual({ canister: other.toText() })
+    expect(j.recent_changes![3].details).toEqual({})
   })
 
   it('prints what dfx prints, then the history', () => {

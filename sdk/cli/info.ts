@@ -1,12 +1,14 @@
-// `capsa canister info`: the management canister's canister_info (module hash, controllers and the
-// canister's history). The interface lets only canisters call canister_info, so the CLI asks through
-// a small proxy canister (canisters/capsa-proxy) that it creates once per network and identity; its
-// id is kept in the network directory (local) or in $CAPSA_HOME (other networks).
+// `capsa canister info`: controllers and module hash from the certified state tree (read_state, as dfx
+// does: anyone may ask, nothing is created). With `--history`, the management canister's canister_info
+// adds the canister's history; the interface lets only canisters call it, so the CLI asks through a
+// small proxy canister (canisters/capsa-proxy) that it creates once per network and identity, saying
+// so; its id is kept in the network directory (local) or in $CAPSA_HOME (other networks).
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { IDL } from '@dfinity/candid'
 import { Principal } from '@dfinity/principal'
+import { CanisterStatus } from '@dfinity/agent'
 import { callError, type Connection, management, parsePrincipal, updateRaw } from './client.ts'
 import { capsaHome, type Globals, networkDir, progress, UserError } from './util.ts'
 
@@ -42,13 +44,23 @@ interface RawChange {
 }
 interface RawInfo { total_num_changes: bigint; recent_changes: RawChange[]; module_hash: [] | [Bytes]; controllers: Principal[] }
 
+/** One change of the canister's history, as JSON. */
+export interface CanisterChange {
+  timestamp_nanos: string
+  canister_version: string
+  origin: { user: string } | { canister: string }
+  kind: string
+  details: Record<string, unknown>
+}
+
 /** canister_info as JSON: principals as text, hashes as hex, 64-bit numbers as decimal strings. */
 export interface CanisterInfo {
   id: string
   controllers: string[]
   module_hash: string | null
-  total_num_changes: string
-  recent_changes: { timestamp_nanos: string; canister_version: string; origin: { user: string } | { canister: string }; kind: string; details: Record<string, unknown> }[]
+  /** Only with --history (canister_info). */
+  total_num_changes?: string
+  recent_changes?: CanisterChange[]
 }
 
 const hex = (b: Bytes): string => Buffer.from(b).toString('hex')
@@ -81,7 +93,7 @@ export function infoJson(id: Principal, r: RawInfo): CanisterInfo {
   }
 }
 
-function describe(c: CanisterInfo['recent_changes'][number]): string {
+function describe(c: CanisterChange): string {
   const d = c.details
   switch (c.kind) {
     case 'creation': return `created with controllers ${(d.controllers as string[]).join(' ')}`
@@ -93,11 +105,13 @@ function describe(c: CanisterInfo['recent_changes'][number]): string {
   }
 }
 
-/** The text dfx prints for `canister info` (controllers, module hash), then the history. */
+/** The text dfx prints for `canister info` (controllers, module hash), then the history if asked for. */
 export function infoText(j: CanisterInfo): string {
-  const lines = [`Controllers: ${j.controllers.join(' ')}`, `Module hash: ${j.module_hash === null ? 'None' : `0x${j.module_hash}`}`, `Total changes: ${j.total_num_changes}`]
-  if (j.recent_changes.length > 0) lines.push('Recent changes:')
-  for (const c of j.recent_changes) {
+  const lines = [`Controllers: ${j.controllers.join(' ')}`, `Module hash: ${j.module_hash === null ? 'None' : `0x${j.module_hash}`}`]
+  if (j.total_num_changes === undefined) return lines.join('\n')
+  lines.push(`Total changes: ${j.total_num_changes}`)
+  if ((j.recent_changes ?? []).length > 0) lines.push('Recent changes:')
+  for (const c of j.recent_changes ?? []) {
     const when = new Date(Number(BigInt(c.timestamp_nanos) / 1_000_000n)).toISOString()
     const who = 'user' in c.origin ? `user ${c.origin.user}` : `canister ${c.origin.canister}`
     lines.push(`  ${when}  version ${c.canister_version}  ${describe(c)}  (by ${who})`)
@@ -170,6 +184,24 @@ async function viaProxy(g: Globals, c: Connection, method: string, arg: Uint8Arr
   return forward(c, await createProxy(g, c), aaaaa, method, arg)
 }
 
+/** Controllers and module hash, certified, from read_state: what dfx's `canister info` shows. */
+export async function canisterInfoCertified(c: Connection, id: Principal): Promise<CanisterInfo> {
+  let m: Map<unknown, unknown>
+  try {
+    m = (await CanisterStatus.request({ canisterId: id, agent: c.agent, paths: ['controllers', 'module_hash'] })) as Map<unknown, unknown>
+  } catch (e) {
+    throw callError(e, `reading the state of ${id.toText()}`)
+  }
+  const controllers = m.get('controllers')
+  // The state tree has no controllers entry for a canister that does not exist.
+  if (!Array.isArray(controllers)) {
+    throw new UserError(`canister ${id.toText()} does not exist on this network`, 'check the canister id or name (`capsa canister id <name>`) and --network')
+  }
+  const hash = m.get('module_hash')
+  return { id: id.toText(), controllers: (controllers as Principal[]).map((p) => p.toText()), module_hash: typeof hash === 'string' ? hash.replace(/^0x/, '') : null }
+}
+
+/** canister_info (with the history) through the proxy canister. */
 export async function canisterInfo(g: Globals, c: Connection, id: Principal): Promise<CanisterInfo> {
   const arg = new Uint8Array(IDL.encode([infoArgs], [{ canister_id: id, num_requested_changes: [CHANGES] }]))
   let reply: Uint8Array

@@ -2,9 +2,15 @@
 // The `capsa` command line. Results go to stdout (JSON with --json), progress to stderr. A user
 // error prints what happened and what to do, and exits 1; only a bug prints a stack.
 
+import { enableCompileCache } from 'node:module'
 import { parseArgs } from 'node:util'
-import { run } from './commands.ts'
 import { errorText, type Globals, UserError } from './util.ts'
+
+// Every command is a fresh process loading the agent, Candid and our TypeScript; V8's bytecode cache
+// on disk (in the OS temp dir unless NODE_COMPILE_CACHE says otherwise) halves that after the first
+// run. It must be on before the commands are imported.
+enableCompileCache()
+const { run } = await import('./commands.ts')
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -32,6 +38,7 @@ const OPTIONS = {
   mode: { type: 'string', short: 'm' },
   'with-cycles': { type: 'string' },
   'upgrade-unchanged': { type: 'boolean' },
+  history: { type: 'boolean' },
   all: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   'add-controller': { type: 'string', multiple: true },
@@ -67,7 +74,8 @@ Canisters (by project name or id)
   canister install <name|id> [--wasm file] [--mode …] [--argument '(…)' | --argument-file f]
   canister call <name|id> <method> ['(args)'] [--query|--update] [--output candid|idl|json|raw] [--candid file.did]
   canister status|start|stop|delete|id|logs <name|id>
-  canister info <name|id>                        module hash, controllers and history (canister_info, asked
+  canister info <name|id> [--history]            controllers and module hash (certified, read_state); with
+                                                 --history also the canister's changes (canister_info, asked
                                                  through a proxy canister capsa creates once per network)
   canister update-settings <name|id> [--add-controller P] [--remove-controller P] [--set-controller P] [--freezing-threshold N]
 
