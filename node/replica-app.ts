@@ -5,7 +5,9 @@
 // a node that jumps to the CUP can verify a checkpoint fetched from peers), and the checkpoint is
 // written to LevelDB. A restarted node starts from the checkpoint of its CUP; a node without one
 // (or one that jumps to a newer CUP) state-syncs it from peers and replays the batches that arrived
-// meanwhile.
+// meanwhile. A clean shutdown also writes a checkpoint of the executed height (see close()), and the
+// next start resumes from it when it lies above the CUP: consensus still hands over the finalized
+// batches from the CUP on, and those the checkpoint already holds are skipped.
 
 import type { ConsensusCrypto } from '../consensus/crypto.ts'
 import { genesisCup } from '../consensus/genesis.ts'
@@ -30,6 +32,16 @@ import type { MapNode } from '../state/tree.ts'
 import { IngressPool } from './ingress-pool.ts'
 
 const HISTORY_BLOB = 'certified/ingress_history'
+// Only in shutdown checkpoints: the root hash of the height's certified tree (checked after restoring),
+// and the manifest hash that tree certifies, the one of the last CUP checkpoint (absent before the
+// first): restoring puts that one back, not the shutdown checkpoint's own, so the tree is the one
+// every other node has at that height.
+const STATE_HASH_BLOB = 'certified/state_hash'
+const CUP_MANIFEST_BLOB = 'certified/checkpoint_manifest'
+// Also only there: u64 height ‖ root hash of each recent height below it. Consensus certifies heights
+// in order and needs this node's hash of each (to sign shares and accept certifications); without
+// them the resumed node could not certify again until the next CUP.
+const RECENT_HASHES_BLOB = 'certified/recent_state_hashes'
 /** Batches finalized while a state sync runs wait here; beyond this the node cannot keep up. */
 const MAX_PENDING_BATCHES = 10_000
 const SYNC_RETRY_MS = 1_000
@@ -84,6 +96,10 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
   #writes: Promise<unknown> = Promise.resolve()
   #work: { queued: number; heartbeat: boolean; nextTimer: bigint | undefined } = { queued: 0, heartbeat: false, nextTimer: undefined }
   #sync: SyncJob | undefined
+  /** Resumed from a shutdown checkpoint: batches up to this height come again and are skipped. */
+  #resumedAt = -1n
+  /** Root hashes of heights below #resumedAt, from the shutdown checkpoint (their trees are gone). */
+  #resumedHashes = new Map<bigint, Uint8Array>()
 
   private constructor(opts: ReplicaAppOptions, exec: Execution, height: bigint) {
     this.#opts = opts
@@ -112,6 +128,8 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
    * checkpoint does not reproduce the CUP's state hash) a state sync from peers started right away.
    */
   static async open(opts: ReplicaAppOptions, cupHeight: bigint, cupStateHash: Uint8Array): Promise<ReplicaApp> {
+    const resumed = await ReplicaApp.#resume(opts, cupHeight)
+    if (resumed !== undefined) return resumed
     const genesis = ReplicaApp.genesis(opts)
     if (cupHeight === 0n) return genesis
     const loaded = await opts.checkpoints.load(cupHeight).catch((e: unknown) => {
@@ -127,13 +145,44 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     return genesis
   }
 
-  static restore(opts: ReplicaAppOptions, snapshot: StateSnapshot, manifestHash: Uint8Array): Execution {
+  /** The app at the latest checkpoint if a clean shutdown wrote it above the CUP and it restores intact. */
+  static async #resume(opts: ReplicaAppOptions, cupHeight: bigint): Promise<ReplicaApp | undefined> {
+    // Damage found opening the store is reported by the CUP path below, as before.
+    const latest = await opts.checkpoints.open().then(() => opts.checkpoints.latest(), () => undefined)
+    if (latest === undefined || latest.height <= cupHeight || !latest.manifest.files.some((f) => f.name === `blob/${STATE_HASH_BLOB}`)) return undefined
+    try {
+      const loaded = await opts.checkpoints.load(latest.height)
+      if (loaded === undefined) return undefined
+      const { snapshot } = loaded
+      const exec = ReplicaApp.restore(opts, snapshot, snapshot.blobs.get(CUP_MANIFEST_BLOB))
+      if (!bytesEqual(exec.certified.tree.hash, snapshot.blobs.get(STATE_HASH_BLOB) ?? new Uint8Array(0))) {
+        opts.log?.(`the shutdown checkpoint at height ${latest.height} does not reproduce its state hash; starting from the CUP at ${cupHeight}`)
+        return undefined
+      }
+      const recent = snapshot.blobs.get(RECENT_HASHES_BLOB) ?? new Uint8Array(0)
+      if (recent.length % 40 !== 0) throw new CapsaError('STATE_CORRUPT', `${RECENT_HASHES_BLOB} is ${recent.length} bytes long`)
+      const app = new ReplicaApp(opts, exec, latest.height)
+      app.#resumedAt = latest.height
+      for (let o = 0; o < recent.length; o += 40) {
+        const h = new DataView(recent.buffer, recent.byteOffset + o, 8).getBigUint64(0)
+        if (h >= cupHeight && h < latest.height) app.#resumedHashes.set(h, recent.slice(o + 8, o + 40))
+      }
+      opts.log?.(`resuming from the shutdown checkpoint at height ${latest.height} (CUP at ${cupHeight})`)
+      return app
+    } catch (e) {
+      opts.log?.(`the shutdown checkpoint at height ${latest.height} is unusable (${(e as Error).message}); starting from the CUP at ${cupHeight}`)
+      return undefined
+    }
+  }
+
+  /** `manifestHash`: what the tree certifies under /capsa/checkpoint_manifest (none: nothing). */
+  static restore(opts: ReplicaAppOptions, snapshot: StateSnapshot, manifestHash: Uint8Array | undefined): Execution {
     const state = restoreReplicatedState(snapshot, opts.init)
     const historyBytes = snapshot.blobs.get(HISTORY_BLOB)
     if (historyBytes === undefined) throw new CapsaError('STATE_CORRUPT', `checkpoint at height ${snapshot.height} has no ${HISTORY_BLOB}`)
     const certified = new CertifiedState({ subnets: opts.subnets, history: IngressHistory.decode(historyBytes) })
     certified.load(state)
-    certified.setCheckpointManifest(manifestHash)
+    if (manifestHash !== undefined) certified.setCheckpointManifest(manifestHash)
     return { state, certified }
   }
 
@@ -177,6 +226,8 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
 
   deliver(batch: Batch): void {
     this.#remember(batch)
+    // Consensus restarts delivery at its CUP; a shutdown checkpoint already holds these heights.
+    if (batch.height <= this.#resumedAt && batch.height <= this.lastHeight && this.#sync === undefined) return
     if (this.#sync !== undefined) {
       if (this.#sync.pending.length >= MAX_PENDING_BATCHES) throw new CapsaError('OVERLOADED', `state sync to height ${this.#sync.height} is too slow: ${MAX_PENDING_BATCHES} batches wait`)
       this.#sync.pending.push(batch)
@@ -228,6 +279,8 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     this.#sync?.abort.abort()
     const sync: SyncJob = { height, stateHash, abort: new AbortController(), pending: [] }
     this.#sync = sync
+    this.#resumedAt = -1n
+    this.#resumedHashes.clear()
     this.#trees.clear()
     this.lastHeight = height
     this.syncs++
@@ -266,7 +319,7 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
   }
 
   stateHash(height: Height): Uint8Array | undefined {
-    return this.#trees.get(height)?.hash
+    return this.#trees.get(height)?.hash ?? this.#resumedHashes.get(height)
   }
 
   /** The certified tree of an executed height still kept. */
@@ -289,8 +342,33 @@ export class ReplicaApp implements PayloadBuilder, PayloadValidator, BatchDelive
     await this.#writes
   }
 
+  /**
+   * The node is shutting down (consensus stopped, nothing more is delivered): stops a state sync and
+   * starts a checkpoint of the executed height unless one exists there already, so the next start
+   * resumes here rather than replaying from the CUP. flush() waits for it; a write cut short (the
+   * process exits first) leaves no checkpoint, and the next start replays from the CUP as before.
+   */
   close(): void {
     this.#sync?.abort.abort()
+    if (this.#sync !== undefined || this.lastHeight % this.#opts.cupInterval === 0n || this.lastHeight === this.#resumedAt) return
+    const { state, certified } = this.#exec
+    const height = this.lastHeight
+    const recent: Uint8Array[] = []
+    for (let h = height - this.#keep + 1n > 0n ? height - this.#keep + 1n : 1n; h < height; h++) {
+      const hash = this.stateHash(h as Height)
+      if (hash === undefined) continue
+      const entry = new Uint8Array(40)
+      new DataView(entry.buffer).setBigUint64(0, h)
+      entry.set(hash, 8)
+      recent.push(entry)
+    }
+    const blobs = new Map([[HISTORY_BLOB, certified.history.encode()], [STATE_HASH_BLOB, certified.tree.hash], [RECENT_HASHES_BLOB, Buffer.concat(recent)]])
+    const cupManifest = CertifiedState.checkpointManifestOf(certified.tree)
+    if (cupManifest !== undefined) blobs.set(CUP_MANIFEST_BLOB, cupManifest)
+    const prepared = this.#opts.checkpoints.prepare(snapshotReplicatedState(state, blobs))
+    this.#writes = this.#writes
+      .then(() => this.#opts.checkpoints.writePrepared(prepared))
+      .catch((e: unknown) => this.#opts.log?.(`the shutdown checkpoint at height ${height} was not written: ${(e as Error).message}`))
   }
 }
 
@@ -303,6 +381,6 @@ export async function openReplicaApp(opts: ReplicaAppOptions, consensusStore: Kv
   const genesis = genesisCup(0n, genesisApp.stateHash(0n as Height)!)
   const { cup } = await loadConsensusState(consensusStore, genesis, crypto)
   const cupHeight = cup.content.block.height
-  const app = cupHeight === 0n ? genesisApp : await ReplicaApp.open(opts, cupHeight, cup.content.stateHash)
+  const app = await ReplicaApp.open(opts, cupHeight, cup.content.stateHash)
   return { app, genesis, cupHeight }
 }

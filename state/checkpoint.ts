@@ -9,9 +9,11 @@
 
 import { CapsaError } from '../protocol/errors.ts'
 import { bytesEqual, toHex } from '../protocol/hash.ts'
-import type { ChunkBodyStore, KvOp, KvStore } from '../protocol/interfaces.ts'
+import type { KvOp, KvStore } from '../protocol/interfaces.ts'
 import { limits } from '../protocol/limits.ts'
-import { buildManifest, concatParts, decodeManifest, encodeManifest, manifestHash, snapshotFromChunks, verifyChunk } from './manifest.ts'
+import { loadSnapshot } from './checkpoint-load.ts'
+import type { BodySource, ChunkBodyReader } from './checkpoint-load.ts'
+import { buildManifest, concatParts, decodeManifest, encodeManifest, manifestHash } from './manifest.ts'
 import type { BuiltChunk, ChunkRef, Manifest, StateSnapshot } from './manifest.ts'
 
 const LATEST = Uint8Array.of(0x6c) // 'l'
@@ -52,9 +54,9 @@ export class CheckpointStore {
   private refs = new Map<string, number>()
   private opened = false
   /** Chunk bodies outside the KvStore, if given (the KvStore then holds manifests and pointers only). */
-  readonly bodies: ChunkBodyStore | undefined
+  readonly bodies: ChunkBodyReader | undefined
 
-  constructor(kv: KvStore, opts: { keep?: number; chunkPages?: number; bodies?: ChunkBodyStore } = {}) {
+  constructor(kv: KvStore, opts: { keep?: number; chunkPages?: number; bodies?: ChunkBodyReader } = {}) {
     this.kv = kv
     this.bodies = opts.bodies
     this.keep = Math.max(1, opts.keep ?? limits.checkpointsKept)
@@ -210,21 +212,12 @@ export class CheckpointStore {
     await this.open()
     const info = height === undefined ? this.latest() : this.info(height)
     if (!info) return undefined
-    const refs = info.manifest.files.flatMap((f) => f.chunks.map((c) => ({ file: f.name, c })))
-    const bytes = new Map<string, Uint8Array>()
-    const WINDOW = 32 // overlapped reads: LevelDB serves them from its thread pool
-    for (let i = 0; i < refs.length; i += WINDOW) {
-      await Promise.all(refs.slice(i, i + WINDOW).map(async ({ file, c }) => {
-        const k = toHex(c.hash)
-        if (bytes.has(k)) return
-        const ck = chunkKey(c.hash)
-        const v = await this.#body(c.hash)
-        if (!v) corrupt(ck, `chunk at offset ${c.offset} of ${file} (height ${info.height}) is missing`)
-        if (!verifyChunk(c, v)) corrupt(ck, `chunk at offset ${c.offset} of ${file} (height ${info.height}) does not match its hash`)
-        bytes.set(k, v)
-      }))
-    }
-    return { snapshot: snapshotFromChunks(info.manifest, (r: ChunkRef) => bytes.get(toHex(r.hash))!), info }
+    const bodies = this.bodies
+    const source: BodySource = bodies?.readInto
+      ? { kind: 'into', read: (h, out) => bodies.readInto!(h, out), align: bodies.alignment?.bind(bodies) }
+      : { kind: 'get', get: (h) => this.#body(h) }
+    const snapshot = await loadSnapshot(info.manifest, source, (h, what) => corrupt(chunkKey(h), what))
+    return { snapshot, info }
   }
 
   /** One chunk by its index in the manifest's flat chunk table (files in order), for state sync. */
