@@ -23,10 +23,11 @@ export interface PageMapExport {
   pages: [PageIndex, Uint8Array][]
 }
 
+const ZERO_BUFFER = Buffer.alloc(PAGE_SIZE)
+
+// memcmp: a BigUint64Array scan boxed a BigInt per word, which cost seconds per GiB at restore.
 function isZeroPage(p: Uint8Array): boolean {
-  const w = new BigUint64Array(p.buffer, p.byteOffset, PAGE_SIZE / 8)
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false
-  return true
+  return ZERO_BUFFER.equals(p)
 }
 
 function pageElement(index: PageIndex, page: Uint8Array): Uint16Array {
@@ -158,10 +159,18 @@ export class PageMap {
     return { pages: this.committedPages().map((i) => [i, this.#base.get(i)!.slice()]) }
   }
 
+  /** A committed map of the given pages, which it keeps rather than copies (a restore of 1 GiB would
+   *  otherwise fault in and copy 1 GiB more): the caller must not change them afterwards. Committed
+   *  pages are never written in place (writes go to fresh pending copies), so sharing them is safe. */
   static fromExport(data: PageMapExport): PageMap {
     const m = new PageMap()
-    for (const [i, bytes] of data.pages) m.write(i, bytes)
-    m.commit()
+    for (const [i, bytes] of data.pages) {
+      checkIndex(i)
+      if (bytes.length !== PAGE_SIZE) throw new CapsaError('INVALID_ARGUMENT', `page must be ${PAGE_SIZE} bytes, got ${bytes.length}`)
+      if (isZeroPage(bytes)) continue
+      if (!m.#unhashed.has(i)) m.#unhashed.set(i, m.#base.get(i))
+      m.#base.set(i, bytes)
+    }
     return m
   }
 
