@@ -56,7 +56,10 @@ for (const mib of sizes) {
       const writeS = (now() - t0) / 1000
       const writeCpuS = (cpuMs() - c0) / 1000
       await w.close()
-      against(`checkpoint write, ${mib} MiB dirty pages (${layout}, fsynced)`, (mib * 1.048576) / writeS, 'MB/s', 200, true)
+      const writeName = `checkpoint write, ${mib} MiB dirty pages (${layout}, fsynced)`
+      // Only the node's layout is held to the target; LevelDB alone is the reference it improves on.
+      if (packs) against(writeName, (mib * 1.048576) / writeS, 'MB/s', 200, true)
+      else console.log(`${writeName.padEnd(56)} ${fmt((mib * 1.048576) / writeS).padStart(12)} MB/s  (reference)`)
       console.log(`  (process CPU ${writeCpuS.toFixed(2)} s = ${fmt((mib * 1.048576) / writeCpuS)} MB per CPU-second)`)
 
       const t1 = now()
@@ -68,7 +71,9 @@ for (const mib of sizes) {
       const reads = r.bodies?.stats
       await r.close()
       if (!loaded || loaded.info.height !== info.height || loaded.snapshot.pageMaps.get('canister/0/stable')!.pages.size !== pageCount) throw new Error('restart loaded the wrong state')
-      against(`restart: open + load + verify ${mib} MiB (${layout})`, loadS, 's', (5 * mib) / 1024, false)
+      const loadName = `restart: open + load + verify ${mib} MiB (${layout})`
+      if (packs) against(loadName, loadS, 's', (5 * mib) / 1024, false)
+      else console.log(`${loadName.padEnd(56)} ${fmt(loadS).padStart(12)} s  (reference)`)
       console.log(`  (process CPU ${loadCpuS.toFixed(2)} s; target scaled from ≤ 5 s per GiB${reads ? `; chunk reads: ${reads.directReads} direct, ${reads.cachedReads} through the page cache` : ''})`)
     }
   } finally {
