@@ -207,4 +207,20 @@ describe('replica processes over libp2p, with real clients', () => {
     expect(await subnet.kill(0, 'SIGTERM')).toBe(0)
     expect(existsSync(join(subnet.nodeDirs[0], 'data', 'LOCK.capsa'))).toBe(false)
   }, 8_000)
+
+  it('restarted after SIGTERM, a node resumes from its shutdown checkpoint and agrees with the others', async () => {
+    const p = subnet.start(0)
+    await until(async () => /resuming from the shutdown checkpoint at height \d+/.test(p.out), 20_000, () => subnet.logs())
+    let common = 0
+    await until(async () => {
+      const hs = await Promise.all([0, 1].map((i) => subnet.health(i)))
+      if (hs.some((h) => h === undefined || !h.healthy)) return false
+      common = Math.min(hs[0]!.certifiedHeight, hs[1]!.certifiedHeight)
+      const hashes = await Promise.all([0, 1].map(async (i) => (await fetch(`${subnet.url(i)}/_/state_hash/${common}`)).text()))
+      return hashes[0] === hashes[1] && hashes[0].includes('stateHash')
+    }, 40_000, () => subnet.logs())
+    const counter = Actor.createActor<Counter>(counterIdl, { agent: await agentAt(0), canisterId })
+    const before = await counter.get()
+    expect(await counter.inc()).toBe(before + 1n)
+  }, 60_000)
 })
