@@ -41,6 +41,11 @@ function checkIndex(index: PageIndex): void {
   if (!Number.isSafeInteger(index) || index < 0) throw new CapsaError('INVALID_ARGUMENT', `bad page index ${index}`)
 }
 
+function checkPage(index: PageIndex, bytes: Uint8Array): void {
+  checkIndex(index)
+  if (bytes.length !== PAGE_SIZE) throw new CapsaError('INVALID_ARGUMENT', `page must be ${PAGE_SIZE} bytes, got ${bytes.length}`)
+}
+
 export class PageMap {
   #base = new Map<PageIndex, Uint8Array>()
   #delta = new Map<PageIndex, Uint8Array>()
@@ -62,8 +67,7 @@ export class PageMap {
 
   /** Replaces a whole page (copied). */
   write(index: PageIndex, bytes: Uint8Array): void {
-    checkIndex(index)
-    if (bytes.length !== PAGE_SIZE) throw new CapsaError('INVALID_ARGUMENT', `page must be ${PAGE_SIZE} bytes, got ${bytes.length}`)
+    checkPage(index, bytes)
     this.#delta.set(index, bytes.slice())
   }
 
@@ -165,8 +169,7 @@ export class PageMap {
   static fromExport(data: PageMapExport): PageMap {
     const m = new PageMap()
     for (const [i, bytes] of data.pages) {
-      checkIndex(i)
-      if (bytes.length !== PAGE_SIZE) throw new CapsaError('INVALID_ARGUMENT', `page must be ${PAGE_SIZE} bytes, got ${bytes.length}`)
+      checkPage(i, bytes)
       if (isZeroPage(bytes)) continue
       if (!m.#unhashed.has(i)) m.#unhashed.set(i, m.#base.get(i))
       m.#base.set(i, bytes)

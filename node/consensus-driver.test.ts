@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { subnetNetworks } from '../test/support/subnet-networks.ts'
+import { until } from '../test/support/local-subnet.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +17,6 @@ import { ConsensusDriver, loadConsensusState } from './consensus-driver.ts'
 import { createGenesis } from './genesis.ts'
 import { LevelKvStore } from './kv/level.ts'
 import { consensusCrypto } from './node-keys.ts'
-import { SubnetNetwork, type SubnetPeer } from './p2p/network.ts'
 import { openReplicaApp, type ReplicaApp } from './replica-app.ts'
 import { prefixedKvStore } from './kv/prefixed.ts'
 import { ChannelMux, CHANNEL } from './p2p/channels.ts'
@@ -27,13 +28,6 @@ const MS = 1_000_000n
 const SIGNED = new Set(['proposal', 'notarizationShare', 'finalizationShare'])
 const N = 4
 
-function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
-  const start = Date.now()
-  return new Promise((resolve, reject) => {
-    const tick = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error(`timed out: ${what()}`)) : setTimeout(tick, 20))
-    tick()
-  })
-}
 
 describe('consensus over libp2p, four nodes in one process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'capsa-driver-'))
@@ -47,14 +41,7 @@ describe('consensus over libp2p, four nodes in one process', () => {
     const g = createGenesis({ nodesPerSubnet: N, basePort: 1, seed: new Uint8Array(32).fill(7) })
     const subnet = g.registry.subnets[0]
     const config = defaultConfig(N, { unitDelayNs: 300n * MS, initialNotaryDelayNs: 100n * MS, cupInterval: 4n, keepBelowCup: 4n, statusIntervalNs: 500n * MS })
-    const peers: SubnetPeer[] = subnet.nodes.map((x) => ({ publicKey: fromHex(x.publicKey), addrs: [] }))
-    const nets: SubnetNetwork[] = []
-    for (let i = 0; i < N; i++) {
-      const net = await SubnetNetwork.create({ self: i, secretSeed: fromHex(g.secrets[i].ed25519Seed), peers, listen: ['/ip4/127.0.0.1/tcp/0'] })
-      cleanup.push(() => net.stop())
-      nets.push(net)
-      peers[i].addrs = net.listenAddrs().map((a) => a.replace(/\/p2p\/.*$/, ''))
-    }
+    const nets = await subnetNetworks(g, cleanup)
     const aborts = Array.from({ length: N }, () => new AbortController())
     const stores: LevelKvStore[] = []
     const checkpointStores: CheckpointStore[] = []

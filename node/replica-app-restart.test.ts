@@ -4,11 +4,13 @@
 // finalizing and certifying with equal state hashes.
 
 import { afterAll, describe, expect, it } from 'vitest'
+import { subnetNetworks } from '../test/support/subnet-networks.ts'
+import { until } from '../test/support/local-subnet.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defaultConfig } from '../consensus/types.ts'
-import { fromHex, toHex } from '../protocol/hash.ts'
+import { toHex } from '../protocol/hash.ts'
 import { height } from '../protocol/ids.ts'
 import { CheckpointStore } from '../state/checkpoint.ts'
 import { ConsensusDriver } from './consensus-driver.ts'
@@ -18,20 +20,12 @@ import { LevelKvStore } from './kv/level.ts'
 import { prefixedKvStore } from './kv/prefixed.ts'
 import { consensusCrypto } from './node-keys.ts'
 import { CHANNEL, ChannelMux } from './p2p/channels.ts'
-import { SubnetNetwork, type SubnetPeer } from './p2p/network.ts'
 import { subnetInit, subnetTreeInfos } from './registry.ts'
 import { openReplicaApp, type ReplicaApp } from './replica-app.ts'
 
 const MS = 1_000_000n
 const N = 4
 
-function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
-  const start = Date.now()
-  return new Promise((resolve, reject) => {
-    const tick = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error(`timed out: ${what()}`)) : setTimeout(tick, 20))
-    tick()
-  })
-}
 
 describe('clean shutdown of a subnet', () => {
   const dir = mkdtempSync(join(tmpdir(), 'capsa-shutdown-'))
@@ -46,14 +40,7 @@ describe('clean shutdown of a subnet', () => {
     const subnet = g.registry.subnets[0]
     // CUPs every 10 heights, so a shutdown lands between two of them.
     const config = defaultConfig(N, { unitDelayNs: 200n * MS, initialNotaryDelayNs: 50n * MS, cupInterval: 10n, keepBelowCup: 4n, statusIntervalNs: 500n * MS })
-    const peers: SubnetPeer[] = subnet.nodes.map((x) => ({ publicKey: fromHex(x.publicKey), addrs: [] }))
-    const nets: SubnetNetwork[] = []
-    for (let i = 0; i < N; i++) {
-      const net = await SubnetNetwork.create({ self: i, secretSeed: fromHex(g.secrets[i].ed25519Seed), peers, listen: ['/ip4/127.0.0.1/tcp/0'] })
-      cleanup.push(() => net.stop())
-      nets.push(net)
-      peers[i].addrs = net.listenAddrs().map((a) => a.replace(/\/p2p\/.*$/, ''))
-    }
+    const nets = await subnetNetworks(g, cleanup)
     const muxes = nets.map((net) => new ChannelMux(net))
     const fatal: unknown[] = []
     const logs: string[][] = Array.from({ length: N }, () => [])

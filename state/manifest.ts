@@ -183,37 +183,6 @@ export function buildManifest(
   return { manifest: { height: snap.height, chunkPages, files }, built }
 }
 
-/** Reassembles a snapshot from a manifest and a chunk reader that has already verified each chunk. */
-export function snapshotFromChunks(m: Manifest, chunkOf: (ref: ChunkRef) => Uint8Array): StateSnapshot {
-  const pageMaps = new Map<string, PageMapSnapshot>()
-  const blobs = new Map<string, Uint8Array>()
-  for (const f of m.files) {
-    if (f.name.startsWith('pages/')) {
-      const pages = new Map<number, Uint8Array>()
-      for (const ref of f.chunks) {
-        const bytes = chunkOf(ref)
-        const first = ref.offset / PAGE_BYTES
-        for (let o = 0; o < bytes.length; o += PAGE_BYTES) {
-          let page = bytes.subarray(o, o + PAGE_BYTES)
-          if (page.length < PAGE_BYTES) {
-            const full = new Uint8Array(PAGE_BYTES)
-            full.set(page)
-            page = full
-          }
-          // zero pages inside a chunk stay: the same content, and rewriting yields the same chunk
-          pages.set(first + o / PAGE_BYTES, page)
-        }
-      }
-      pageMaps.set(f.name.slice(6), { pageCount: f.size / PAGE_BYTES, pages })
-    } else if (f.name.startsWith('blob/')) {
-      const out = new Uint8Array(f.size)
-      for (const ref of f.chunks) out.set(chunkOf(ref), ref.offset)
-      blobs.set(f.name.slice(5), out)
-    } else throw new CapsaError('STATE_CORRUPT', `state manifest: unknown file kind ${f.name}`)
-  }
-  return { height: m.height, pageMaps, blobs }
-}
-
 export function verifyChunk(ref: ChunkRef, bytes: Uint8Array | undefined): bytes is Uint8Array {
   return bytes !== undefined && bytes.length === ref.size && bytesEqual(chunkHash(bytes), ref.hash)
 }

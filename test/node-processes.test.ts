@@ -77,6 +77,15 @@ function postOversized(url: string, announced: number): Promise<{ status: number
 describe('replica processes over libp2p, with real clients', () => {
   // Short delays for a test on a shared machine, yet slow enough for four processes on two cores.
   const subnet = new LocalSubnet({ nodes: N, consensus: { unitDelayMs: 300, initialNotaryDelayMs: 150, cupInterval: 10, statusIntervalMs: 500 } })
+
+  /** Waits until nodes a and b are healthy and report the same state hash at a height both certified. */
+  const sameStateHash = (a: number, b: number) => until(async () => {
+    const hs = await Promise.all([a, b].map((i) => subnet.health(i)))
+    if (hs.some((h) => h === undefined || !h.healthy)) return false
+    const common = Math.min(hs[0]!.certifiedHeight, hs[1]!.certifiedHeight)
+    const hashes = await Promise.all([a, b].map(async (i) => (await fetch(`${subnet.url(i)}/_/state_hash/${common}`)).text()))
+    return hashes[0] === hashes[1] && hashes[0].includes('stateHash')
+  }, 40_000, () => subnet.logs())
   const identity = Ed25519KeyIdentity.generate()
   let wasm: Uint8Array
   let canisterId: Principal
@@ -147,14 +156,7 @@ describe('replica processes over libp2p, with real clients', () => {
     for (let k = 1n; k <= 3n; k++) expect(await counter.inc()).toBe(before + k)
 
     subnet.start(3)
-    let common = 0
-    await until(async () => {
-      const hs = await Promise.all([0, 3].map((i) => subnet.health(i)))
-      if (hs.some((h) => h === undefined || !h.healthy)) return false
-      common = Math.min(hs[0]!.certifiedHeight, hs[1]!.certifiedHeight)
-      const hashes = await Promise.all([0, 3].map(async (i) => (await fetch(`${subnet.url(i)}/_/state_hash/${common}`)).text()))
-      return hashes[0] === hashes[1] && hashes[0].includes('stateHash')
-    }, 40_000, () => subnet.logs())
+    await sameStateHash(0, 3)
     const restarted = Actor.createActor<Counter>(counterIdl, { agent: await agentAt(3), canisterId })
     expect(await restarted.get()).toBe(before + 3n)
     expect(await restarted.inc()).toBe(before + 4n)
@@ -211,14 +213,7 @@ describe('replica processes over libp2p, with real clients', () => {
   it('restarted after SIGTERM, a node resumes from its shutdown checkpoint and agrees with the others', async () => {
     const p = subnet.start(0)
     await until(async () => /resuming from the shutdown checkpoint at height \d+/.test(p.out), 20_000, () => subnet.logs())
-    let common = 0
-    await until(async () => {
-      const hs = await Promise.all([0, 1].map((i) => subnet.health(i)))
-      if (hs.some((h) => h === undefined || !h.healthy)) return false
-      common = Math.min(hs[0]!.certifiedHeight, hs[1]!.certifiedHeight)
-      const hashes = await Promise.all([0, 1].map(async (i) => (await fetch(`${subnet.url(i)}/_/state_hash/${common}`)).text()))
-      return hashes[0] === hashes[1] && hashes[0].includes('stateHash')
-    }, 40_000, () => subnet.logs())
+    await sameStateHash(0, 1)
     const counter = Actor.createActor<Counter>(counterIdl, { agent: await agentAt(0), canisterId })
     const before = await counter.get()
     expect(await counter.inc()).toBe(before + 1n)
